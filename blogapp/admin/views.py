@@ -1,0 +1,3 @@
+"""Admin routes: users and roles, categories, the moderation queue."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,45 @@
+"""The flask commands: each feature's command lives beside it; this module registers them."""
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Categories, a demo author and the seed article; safe to run twice."""
+    from .demo import seed_demo
+
+    created = seed_demo()
+    click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["member", "author", "admin"]), default="member")
+@click.option("--password", help="Prompted for (hidden) when not given.")
+@with_appcontext
+def create_user_command(email, username, role, password):
+    """Create a confirmed user, e.g. the first admin."""
+    from .auth import accounts
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(username, email, password, role=role, confirmed=True)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException("That username or email is already taken.") from None
+    click.echo(f"Created {user.role} {user.username} <{user.email}>.")

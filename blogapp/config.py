@@ -1,0 +1,157 @@
+"""Defaults, then instance/config.py, then the environment: the order settings are read in."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+
+
+class ConfigError(SystemExit):
+    """A wrong or missing setting: exits with one line naming it, no traceback."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"Configuration error: {name} {problem}")
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(value)
+
+
+def _int(value: str) -> int:
+    return int(value.strip())
+
+
+# Environment variables the blog reads, with how each is parsed.
+ENVIRONMENT = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": _int,
+    "MAIL_USE_TLS": _bool,
+    "MAIL_USE_SSL": _bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "RATELIMIT_ENABLED": _bool,
+    "PAGE_CACHE_ENABLED": _bool,
+    "BLOG_TITLE": str,
+    "BLOG_TAGLINE": str,
+    "BLOG_TIMEZONE": str,
+    "BLOG_ENV": str,
+    "UPLOAD_DIR": str,
+    "SESSION_COOKIE_SECURE": _bool,
+    "MAX_CONTENT_LENGTH": _int,
+    "COMMENTS_CLOSE_AFTER_DAYS": _int,
+}
+
+
+DEFAULTS = {
+    "BLOG_TITLE": "The AlliedUP Co-op Blog",
+    "BLOG_TAGLINE": "Healthcare news, advice, updates, and more.",
+    "BLOG_TIMEZONE": "America/New_York",
+    # "production" refuses to start without a SECRET_KEY; anything else generates one.
+    "BLOG_ENV": "development",
+    "POSTS_PER_PAGE": 10,
+    "COMMENT_THREADS_PER_PAGE": 50,
+    "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
+    "COMMENT_EDIT_MINUTES": 15,
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # uploads are 5 MB at most; the form adds a little
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
+    "REDIS_URL": None,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_DEFAULT_SENDER": "AlliedUP Co-op Blog <blog@localhost>",
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "PAGE_CACHE_ENABLED": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session: long drafts stay postable
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+
+def load_config(app: Flask, test_config: dict | None = None) -> None:
+    """Fill app.config from defaults, instance/config.py, the environment, then test_config."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    app.config.from_pyfile("config.py", silent=True)
+    for name, parse in ENVIRONMENT.items():
+        raw = os.environ.get(name)
+        if raw is None:
+            continue
+        try:
+            app.config[name] = parse(raw)
+        except ValueError:
+            raise ConfigError(name, f"has an invalid value {raw!r}") from None
+    if test_config:
+        app.config.update(test_config)
+    _finish(app)
+
+
+def _finish(app: Flask) -> None:
+    """Derive and check the settings that depend on others."""
+    config = app.config
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = database_uri(
+            config.get("DATABASE_URL")
+            or "sqlite:///" + os.path.join(app.instance_path, "blog.sqlite3")
+        )
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret_key(app)
+    if config.get("REDIS_URL"):
+        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
+    else:
+        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if config["MAIL_DEFAULT_SENDER"] is None:
+        raise ConfigError("MAIL_DEFAULT_SENDER", "is missing")
+    try:
+        ZoneInfo(config["BLOG_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}")
+    if config["MAX_CONTENT_LENGTH"] <= 0:
+        raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
+
+
+def database_uri(url: str) -> str:
+    """Accept plain postgresql:// URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not (url.startswith("sqlite:") or url.startswith("postgresql+psycopg://")):
+        raise ConfigError("DATABASE_URL", f"must be a sqlite:// or postgresql:// URL, not {url!r}")
+    return url
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """Read instance/secret_key, generating it on first run (never in production)."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if app.config["BLOG_ENV"] == "production":
+        raise ConfigError("SECRET_KEY", "is missing (set it in the environment or instance/)")
+    key = secrets.token_hex(32)
+    # Written owner-only: the key signs sessions and email links.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker process wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,90 @@
+"""Error pages in the site's look; a database outage is a 503, never a traceback."""
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeout, database_unavailable)
+    app.register_error_handler(DBAPIError, database_error)
+    app.register_error_handler(UnicodeError, bad_encoding)
+    app.register_error_handler(Exception, server_error)
+
+
+def render_error(status: int, message: str = "", headers: dict | None = None):
+    wants_json = request.path == "/healthz" or (
+        request.accept_mimetypes.best == "application/json"
+    )
+    if wants_json:
+        response = jsonify(error=TITLES.get(status, "Error"), status=status)
+    else:
+        response = render_template(
+            "errors/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+        )
+    return response, status, headers or {}
+
+
+def http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    headers = {}
+    if error.code == 429 and error.response is not None:
+        headers = {"Retry-After": error.response.headers.get("Retry-After", "60")}
+    elif error.code == 429:
+        headers = {"Retry-After": str(getattr(error, "retry_after", None) or 60)}
+    if error.code == 405:
+        headers = dict(error.get_headers())
+        headers.pop("Content-Type", None)
+    return render_error(error.code, error.description if error.code != 500 else "", headers)
+
+
+def database_unavailable(error: Exception):
+    log.error("database unavailable: %s", error.__class__.__name__)
+    g.database_down = True  # the error page must not touch the database again
+    _rollback_quietly()
+    return render_error(503, "The blog's database can't be reached right now.", {"Retry-After": "30"})
+
+
+def database_error(error: DBAPIError):
+    if error.connection_invalidated:
+        return database_unavailable(error)
+    return server_error(error)
+
+
+def bad_encoding(error: UnicodeError):
+    return render_error(400, "The request was not valid UTF-8.")
+
+
+def server_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return http_error(error)
+    log.exception("unhandled error", exc_info=error)
+    _rollback_quietly()
+    return render_error(500, InternalServerError.description)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        log.warning("rollback failed while handling an error")

@@ -1,0 +1,302 @@
+"""Markdown -> HTML -> bleach: the one module that turns untrusted text into safe HTML.
+
+Everything here runs when content is saved; pages only print the stored ``*_html``.
+It is the only module that imports bleach, so a change of sanitizer is a one-file change.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import partial
+from html.parser import HTMLParser
+
+import bleach
+from bleach.linkifier import LinkifyFilter
+from bleach.sanitizer import Cleaner
+from bleach.html5lib_shim import Filter
+from markdown_it import MarkdownIt
+
+PROTOCOLS = frozenset({"http", "https", "mailto"})
+COMMENT_REL = "nofollow ugc noopener"
+
+POST_TAGS = frozenset(
+    {
+        "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "a", "abbr", "b", "strong", "i", "em",
+        "code", "pre", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
+        "td", "img", "figure", "figcaption", "del", "s", "sup", "sub", "dl", "dt", "dd", "kbd",
+        "mark", "cite", "q", "small",
+    }
+)  # fmt: skip
+COMMENT_TAGS = frozenset(
+    {"p", "br", "a", "em", "strong", "i", "b", "code", "pre", "blockquote", "ul", "ol", "li"}
+)
+
+_LANGUAGE = re.compile(r"^language-[A-Za-z0-9_+-]{1,30}$")
+_ALIGN_CLASS = re.compile(r"^align-(left|center|right)$")
+
+
+def _code_class(tag: str, name: str, value: str) -> bool:
+    return name == "class" and bool(_LANGUAGE.match(value))
+
+
+def _cell_class(tag: str, name: str, value: str) -> bool:
+    return name == "class" and bool(_ALIGN_CLASS.match(value))
+
+
+POST_ATTRIBUTES = {
+    "a": ["href", "title"],
+    "abbr": ["title"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "ol": ["start"],
+    "code": _code_class,
+    "th": _cell_class,
+    "td": _cell_class,
+}
+COMMENT_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
+
+
+def _markdown_for_posts() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.core.ruler.push("align_classes", _alignment_to_class)
+    return md
+
+
+def _markdown_for_comments() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False})
+    # The comment subset: paragraphs, emphasis, code, lists, quotes, links.
+    md.disable(["heading", "lheading", "image", "hr", "html_block", "html_inline"])
+    return md
+
+
+def _alignment_to_class(state) -> None:
+    """Table alignment as classes: the CSP forbids style attributes."""
+    for token in state.tokens:
+        style = token.attrGet("style") if token.attrs else None
+        if style and token.tag in ("th", "td"):
+            token.attrs.pop("style")
+            token.attrSet("class", "align-" + style.split(":", 1)[1].strip())
+
+
+_POST_MD = _markdown_for_posts()
+_COMMENT_MD = _markdown_for_comments()
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """ASCII slug from any text: 'Empathy in Action!' -> 'empathy-in-action'."""
+    normalized = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", normalized.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+class _HeadingFilter(Filter):
+    """Gives h2-h6 stable ids, wraps their text in a self-link, and records the contents.
+
+    Runs after sanitizing, so authors cannot set ids themselves (no DOM clobbering).
+    An h1 in content becomes an h2: the page's only h1 is the post title.
+    """
+
+    def __init__(self, source, toc: list[dict]):
+        super().__init__(source)
+        self.toc = toc
+        self.used: set[str] = set()
+
+    def __iter__(self):
+        buffer: list[dict] | None = None
+        level = 0
+        for token in super().__iter__():
+            kind, name = token["type"], token.get("name", "")
+            if kind == "StartTag" and re.fullmatch(r"h[1-6]", name) and buffer is None:
+                level = max(2, int(name[1]))
+                buffer = []
+                continue
+            if buffer is not None:
+                if kind == "EndTag" and re.fullmatch(r"h[1-6]", name):
+                    yield from self._heading(level, buffer)
+                    buffer = None
+                else:
+                    buffer.append(token)
+                continue
+            yield token
+
+    def _heading(self, level: int, inner: list[dict]):
+        text = " ".join(
+            "".join(t["data"] for t in inner if t["type"] in ("Characters", "SpaceCharacters"))
+            .split()
+        )
+        anchor = self._unique(slugify(text) or "section")
+        self.toc.append({"level": level, "id": anchor, "text": text})
+        tag = f"h{level}"
+        yield {"type": "StartTag", "name": tag, "namespace": None, "data": {(None, "id"): anchor}}
+        yield {
+            "type": "StartTag",
+            "name": "a",
+            "namespace": None,
+            "data": {(None, "href"): "#" + anchor, (None, "class"): "heading-anchor"},
+        }
+        # Links inside a heading would nest in our anchor: keep only their text.
+        yield from (t for t in inner if t.get("name") != "a")
+        yield {"type": "EndTag", "name": "a", "namespace": None}
+        yield {"type": "EndTag", "name": tag, "namespace": None}
+
+    def _unique(self, base: str) -> str:
+        anchor, n = base, 2
+        while anchor in self.used:
+            anchor, n = f"{base}-{n}", n + 1
+        self.used.add(anchor)
+        return anchor
+
+
+def _set_rel(rel: str, attrs: dict, new: bool = False) -> dict:
+    attrs[(None, "rel")] = rel
+    return attrs
+
+
+def _post_link(attrs: dict, new: bool = False) -> dict:
+    href = attrs.get((None, "href"), "")
+    if href.startswith(("http://", "https://")):
+        attrs[(None, "rel")] = "noopener"
+    return attrs
+
+
+def _keep_text(attrs: dict, new: bool = False) -> dict:
+    return attrs
+
+
+@dataclass
+class RenderedPost:
+    html: str
+    toc: list[dict] = field(default_factory=list)
+    summary: str = ""
+    word_count: int = 0
+
+
+def render_post(source: str, source_format: str = "markdown", excerpt: str = "") -> RenderedPost:
+    """An author's Markdown (or imported HTML) as sanitized HTML, contents, summary, words."""
+    raw_html = _POST_MD.render(source) if source_format == "markdown" else source
+    toc: list[dict] = []
+    cleaner = Cleaner(
+        tags=POST_TAGS,
+        attributes=POST_ATTRIBUTES,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[
+            partial(LinkifyFilter, callbacks=[_post_link], skip_tags={"pre", "code"}),
+            partial(_HeadingFilter, toc=toc),
+        ],
+    )
+    html = cleaner.clean(raw_html)
+    text = _TextStats.of(html)
+    summary = plain_excerpt(excerpt) if excerpt.strip() else text.first_paragraph
+    return RenderedPost(html=html, toc=toc, summary=cut(summary), word_count=text.words)
+
+
+def render_comment(source: str) -> str:
+    """A comment's Markdown subset as sanitized HTML; every link gets nofollow ugc noopener."""
+    cleaner = Cleaner(
+        tags=COMMENT_TAGS,
+        attributes=COMMENT_ATTRIBUTES,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[
+            partial(
+                LinkifyFilter,
+                callbacks=[partial(_set_rel, COMMENT_REL)],
+                skip_tags={"pre", "code"},
+            )
+        ],
+    )
+    return cleaner.clean(_COMMENT_MD.render(source))
+
+
+def render_comment_html(source_html: str) -> str:
+    """Comment HTML from elsewhere (a WordPress import) through the comment allowlist."""
+    cleaner = Cleaner(
+        tags=COMMENT_TAGS,
+        attributes=COMMENT_ATTRIBUTES,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[partial(_set_rel, COMMENT_REL)])],
+    )
+    return cleaner.clean(source_html)
+
+
+def plain_text(html: str) -> str:
+    """Visible text of stored HTML, whitespace collapsed."""
+    return " ".join(_TextStats.of(html).text.split())
+
+
+def plain_excerpt(text: str) -> str:
+    """An author's excerpt is plain text: tags dropped, whitespace collapsed."""
+    return " ".join(bleach.clean(text, tags=set(), strip=True).split()).replace("&amp;", "&")
+
+
+def cut(text: str, limit: int = 300) -> str:
+    """Shorten at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return head + "…"
+
+
+def count_links(source: str) -> int:
+    """How many links a comment would carry once rendered (for the moderation rule)."""
+    return render_comment(source).count("<a ")
+
+
+def strip_links(html: str) -> str:
+    """Stored comment HTML with links turned into their text (held comments shown to guests)."""
+    return Cleaner(tags=COMMENT_TAGS - {"a"}, attributes={}, strip=True).clean(html)
+
+
+class _TextStats(HTMLParser):
+    """Walks sanitized HTML once: all text, word count and the first paragraph's text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.first: list[str] | None = None
+        self.first_done = False
+        self.in_p = 0
+
+    @classmethod
+    def of(cls, html: str) -> _TextStats:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return parser
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "p":
+            self.in_p += 1
+            if self.first is None:
+                self.first = []
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self.in_p -= 1
+            if self.first is not None and "".join(self.first).strip():
+                self.first_done = True
+        self.parts.append(" ")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+        if self.in_p and self.first is not None and not self.first_done:
+            self.first.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def first_paragraph(self) -> str:
+        return " ".join("".join(self.first or []).split())

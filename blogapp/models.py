@@ -1,0 +1,306 @@
+"""All models in one module: columns, relationships and small invariants."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import UTC, date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        # SQLite stores text; keep it zone-free so string comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Stored as plain strings (not native enums) so migrations are the same on both databases.
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    AUTHOR = "author"
+    ADMIN = "admin"
+
+
+class PostKind(enum.StrEnum):
+    POST = "post"
+    PAGE = "page"
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+class CommentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    # Lower-cased copies make case-insensitive uniqueness work the same on both databases.
+    username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    bio_html: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped on password change, reset or suspension: every other session then ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    notify_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    posts: Mapped[list[Post]] = relationship(back_populates="author")
+
+    def get_id(self) -> str:
+        # Flask-Login stores this in the session and remember cookie; a new version voids both.
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def is_author(self) -> bool:
+        return self.role in (Role.AUTHOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def set_password(self, password: str) -> None:
+        # NFKC: the same password typed on another keyboard or OS still matches.
+        self.password_hash = generate_password_hash(unicodedata.normalize("NFKC", password))
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(
+            self.password_hash, unicodedata.normalize("NFKC", password)
+        )
+
+    def can_edit_post(self, post: Post) -> bool:
+        return not self.suspended and (self.is_admin or (self.is_author and post.author_id == self.id))
+
+    def can_moderate(self, post: Post) -> bool:
+        return self.can_edit_post(post)
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+post_tags = Table(
+    "post_tags",
+    db.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_post_tags_tag_id", "tag_id", "post_id"),
+)
+
+
+class Post(db.Model):
+    """A blog post or a standalone page (kind), stored with its rendered, sanitized HTML."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default=PostKind.POST)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    # "markdown" for posts written here; "html" for imported WordPress posts.
+    body_format: Mapped[str] = mapped_column(String(16), default="markdown")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # Table of contents as JSON [{"level": 2, "id": "...", "text": "..."}], made when saved.
+    toc_json: Mapped[str] = mapped_column(Text, default="[]")
+    excerpt: Mapped[str] = mapped_column(Text, default="")  # the author's, if any
+    summary: Mapped[str] = mapped_column(Text, default="")  # shown in lists: excerpt or derived
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL")
+    )
+    cover_image: Mapped[str | None] = mapped_column(String(100))
+    cover_alt: Mapped[str] = mapped_column(String(300), default="")
+    reviewed_by: Mapped[str] = mapped_column(String(200), default="")
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    sticky: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Kept by the comment services so lists show counts without a query per post.
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    wp_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    wp_guid: Mapped[str | None] = mapped_column(String(500))
+
+    author: Mapped[User] = relationship(back_populates="posts", lazy="joined", innerjoin=True)
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
+
+    __table_args__ = (
+        Index("ix_posts_listing", "kind", "status", "published_at"),
+        Index("ix_posts_author_listing", "author_id", "kind", "status", "published_at"),
+        Index("ix_posts_category_listing", "category_id", "kind", "status", "published_at"),
+    )
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, round(self.word_count / 230))
+
+    def is_visible(self, now: datetime | None = None) -> bool:
+        """Published, or scheduled and its time has come: no background job needed."""
+        now = now or utcnow()
+        return (
+            self.status in (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+            and self.published_at is not None
+            and self.published_at <= now
+        )
+
+
+class SlugRedirect(db.Model):
+    """An old slug of a published post, answered with a 301 to the current one."""
+
+    __tablename__ = "slug_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_slug: Mapped[str] = mapped_column(String(200), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship()
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    # The thread's top-level comment (itself for top-level ones): pages of threads in one query.
+    root_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    guest_name: Mapped[str] = mapped_column(String(80), default="")
+    guest_email: Mapped[str] = mapped_column(String(254), default="")
+    guest_website: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default=CommentStatus.PENDING)
+    held_reason: Mapped[str] = mapped_column(String(200), default="")
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str] = mapped_column(String(64), default="")  # truncated: /24 or /48
+    wp_id: Mapped[int | None] = mapped_column(Integer)
+
+    post: Mapped[Post] = relationship()
+    user: Mapped[User | None] = relationship(lazy="joined")
+    parent: Mapped[Comment | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        Index("ix_comments_thread", "post_id", "status", "created_at"),
+        Index("ix_comments_root", "post_id", "root_id"),
+        Index("ix_comments_parent_id", "parent_id"),
+        Index("ix_comments_user_id", "user_id", "created_at"),
+        Index("ix_comments_guest_email", "guest_email", "status"),
+        Index("ix_comments_status_created", "status", "created_at"),
+        Index("ix_comments_ip_created", "ip", "created_at"),
+        Index("ix_comments_wp_id", "post_id", "wp_id"),
+    )
+
+    @property
+    def author_name(self) -> str:
+        if self.user is not None:
+            return self.user.name
+        return self.guest_name or ("former member" if self.user_id is None else "")
+
+
+class Subscription(db.Model):
+    """A member following a post's discussion: emailed on every new approved comment."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
+
+
+class Setting(db.Model):
+    """Site settings an admin edits (e.g. the moderation word list), as key and text value."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )

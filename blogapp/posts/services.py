@@ -1,0 +1,145 @@
+"""Queries and work on posts that views share: what is visible, archives, neighbours."""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import UTC, datetime
+
+from flask import abort
+from sqlalchemy import Select, and_, or_, select
+
+from ..extensions import db
+from ..markup import render_post, slugify
+from ..models import Category, Post, PostKind, PostStatus, SlugRedirect, Tag, User, post_tags, utcnow
+
+
+def visible_posts(kind: str = PostKind.POST, now: datetime | None = None) -> Select:
+    """Published posts, and scheduled ones whose time has come, newest first."""
+    now = now or utcnow()
+    return (
+        select(Post)
+        .where(
+            Post.kind == kind,
+            Post.status.in_((PostStatus.PUBLISHED, PostStatus.SCHEDULED)),
+            Post.published_at <= now,
+        )
+        .order_by(Post.published_at.desc(), Post.id.desc())
+    )
+
+
+def paginate(query: Select, page: int, per_page: int):
+    """One page of a query; 404 for pages before the first or past the last."""
+    return db.paginate(query, page=page, per_page=per_page, error_out=True, count=True)
+
+
+def in_category(category: Category) -> Select:
+    return visible_posts().where(Post.category_id == category.id)
+
+
+def with_tag(tag: Tag) -> Select:
+    return visible_posts().where(
+        Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
+    )
+
+
+def by_author(author: User) -> Select:
+    return visible_posts().where(Post.author_id == author.id)
+
+
+def in_month(year: int, month: int) -> Select:
+    if not (1 <= month <= 12 and 1970 <= year <= 9998):
+        abort(404)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return visible_posts().where(Post.published_at >= start, Post.published_at < end)
+
+
+def month_name(month: int) -> str:
+    return calendar.month_name[month]
+
+
+def get_visible_post(slug: str, kind: str = PostKind.POST) -> Post | None:
+    post = db.session.scalar(select(Post).where(Post.slug == slug, Post.kind == kind))
+    if post is None or not post.is_visible():
+        return None
+    return post
+
+
+def redirect_target(old_slug: str) -> Post | None:
+    """The post that used to live at old_slug, if it is still visible."""
+    redirect = db.session.scalar(select(SlugRedirect).where(SlugRedirect.old_slug == old_slug))
+    if redirect is None or not redirect.post.is_visible():
+        return None
+    return redirect.post
+
+
+def neighbours(post: Post) -> tuple[Post | None, Post | None]:
+    """The previous (older) and next (newer) visible posts."""
+    key = (post.published_at, post.id)
+    older = db.session.scalar(
+        visible_posts()
+        .where(or_(Post.published_at < key[0], and_(Post.published_at == key[0], Post.id < key[1])))
+        .limit(1)
+    )
+    newer = db.session.scalar(
+        visible_posts()
+        .where(or_(Post.published_at > key[0], and_(Post.published_at == key[0], Post.id > key[1])))
+        .order_by(None)
+        .order_by(Post.published_at.asc(), Post.id.asc())
+        .limit(1)
+    )
+    return older, newer
+
+
+def table_of_contents(post: Post) -> list[dict]:
+    """The post's headings, shown as contents when there are 3 or more."""
+    toc = json.loads(post.toc_json or "[]")
+    return toc if len(toc) >= 3 else []
+
+
+def render_content(post: Post) -> None:
+    """Render and sanitize the post's source into its stored HTML, contents and summary."""
+    rendered = render_post(
+        post.body_md or "", post.body_format or "markdown", excerpt=post.excerpt or ""
+    )
+    post.body_html = rendered.html
+    post.toc_json = json.dumps(rendered.toc)
+    post.summary = rendered.summary
+    post.word_count = rendered.word_count
+
+
+def unique_slug(title: str, exclude_id: int | None = None) -> str:
+    """A slug made from the title, with -2, -3... when taken (old slugs count as taken)."""
+    base = slugify(title) or "post"
+    slug, n = base, 2
+    while _slug_taken(slug, exclude_id):
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _slug_taken(slug: str, exclude_id: int | None) -> bool:
+    query = select(Post.id).where(Post.slug == slug)
+    if exclude_id is not None:
+        query = query.where(Post.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        return True
+    redirect = select(SlugRedirect.post_id).where(SlugRedirect.old_slug == slug)
+    owner = db.session.scalar(redirect)
+    return owner is not None and owner != exclude_id
+
+
+def tags_from_names(names: list[str]) -> list[Tag]:
+    """Tags for the given names, created as needed; blank and repeated names dropped."""
+    tags: dict[str, Tag] = {}
+    for name in names:
+        name = " ".join(name.split())[:80]
+        slug = slugify(name)
+        if not slug or slug in tags:
+            continue
+        tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
+        if tag is None:
+            tag = Tag(name=name, slug=slug)
+            db.session.add(tag)
+        tags[slug] = tag
+    return list(tags.values())

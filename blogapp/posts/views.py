@@ -1,0 +1,92 @@
+"""Reading pages: home, a post, archives and standalone pages."""
+
+from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from sqlalchemy import select
+
+from ..comments import services as comment_services
+from ..extensions import db
+from ..models import Category, PostKind, Tag, User
+from . import bp, services
+
+
+MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
+
+
+def page_number() -> int:
+    page = request.args.get("page", 1, type=int)
+    if page > MAX_PAGE:
+        abort(404)
+    return page
+
+
+def render_list(query, template: str = "posts/list.html", **context):
+    pagination = services.paginate(query, page_number(), 10)
+    return render_template(template, pagination=pagination, posts=pagination.items, **context)
+
+
+@bp.get("/")
+def index():
+    return render_list(services.visible_posts(), template="posts/index.html")
+
+
+@bp.get("/posts/<slug>")
+def detail(slug: str):
+    post = services.get_visible_post(slug)
+    if post is None:
+        moved = services.redirect_target(slug)
+        if moved is None:
+            abort(404)
+        return redirect(url_for("posts.detail", slug=moved.slug), 301)
+    older, newer = services.neighbours(post)
+    return render_template(
+        "posts/detail.html",
+        post=post,
+        toc=services.table_of_contents(post),
+        older=older,
+        newer=newer,
+        **comment_services.thread_context(post, request.args),
+    )
+
+
+@bp.get("/pages/<slug>")
+def page(slug: str):
+    post = services.get_visible_post(slug, kind=PostKind.PAGE)
+    if post is None:
+        abort(404)
+    return render_template("posts/page.html", post=post)
+
+
+@bp.get("/category/<slug>")
+def category(slug: str):
+    found = db.first_or_404(select(Category).where(Category.slug == slug))
+    return render_list(
+        services.in_category(found), heading=found.name, description=found.description
+    )
+
+
+@bp.get("/tag/<slug>")
+def tag(slug: str):
+    found = db.first_or_404(select(Tag).where(Tag.slug == slug))
+    return render_list(services.with_tag(found), heading=f"Tagged “{found.name}”")
+
+
+@bp.get("/author/<username>")
+def author(username: str):
+    found = db.first_or_404(select(User).where(User.username_key == username.lower()))
+    return render_list(
+        services.by_author(found), heading=f"Posts by {found.name}", description=found.bio_html,
+    )
+
+
+@bp.get("/archive/<int:year>/<int:month>")
+def archive(year: int, month: int):
+    heading = f"{services.month_name(month)} {year}" if 1 <= month <= 12 else ""
+    return render_list(services.in_month(year, month), heading=f"Archive: {heading}")
+
+
+@bp.get("/uploads/<name>")
+def upload(name: str):
+    """Uploaded images, under their random names; nosniff is set on every response."""
+    response = send_from_directory(current_app.config["UPLOAD_DIR"], name, max_age=31536000)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

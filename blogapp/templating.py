@@ -1,0 +1,75 @@
+"""Jinja filters and globals: dates for people, site identity, navigation."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .models import Category, Post, PostKind, PostStatus
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["iso"] = iso
+    app.jinja_env.globals["site_nav"] = site_nav
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site_identity():
+        return {
+            "site_title": current_app.config["BLOG_TITLE"],
+            "site_tagline": current_app.config["BLOG_TAGLINE"],
+        }
+
+
+def local(value: datetime) -> datetime:
+    return value.astimezone(ZoneInfo(current_app.config["BLOG_TIMEZONE"]))
+
+
+def format_date(value: datetime | date | None) -> str:
+    """'March 4, 2026' in the site's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value)
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """'March 4, 2026, 2:05 PM EST' in the site's time zone."""
+    if value is None:
+        return ""
+    value = local(value)
+    hour = value.hour % 12 or 12
+    return f"{format_date(value)}, {hour}:{value:%M %p %Z}"
+
+
+def iso(value: datetime | date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def site_nav() -> dict:
+    """Categories for the header and pages for the footer, loaded once per request."""
+    if "site_nav" not in g:
+        g.site_nav = {"categories": [], "pages": []}
+        if not g.get("database_down"):
+            try:
+                g.site_nav = {
+                    "categories": db.session.scalars(
+                        select(Category).order_by(Category.name)
+                    ).all(),
+                    "pages": db.session.execute(
+                        select(Post.title, Post.slug)
+                        .where(Post.kind == PostKind.PAGE, Post.status == PostStatus.PUBLISHED)
+                        .order_by(Post.title)
+                    ).all(),
+                }
+            except SQLAlchemyError:
+                db.session.rollback()
+    return g.site_nav

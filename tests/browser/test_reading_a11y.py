@@ -1,0 +1,75 @@
+"""Every public page type in Chromium: it renders, and axe-core finds no violations."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from blogapp.demo import seed_demo
+from blogapp.models import PostKind
+from tests.builders import make_post
+
+SEED = "/posts/empathy-in-action-fostering-patient-trust"
+
+
+@pytest.fixture
+def content(app):
+    with app.app_context():
+        seed_demo()
+        make_post(title="About the co-op", kind=PostKind.PAGE, body="## Who we are\n\nWorkers.")
+
+
+def axe_violations(page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        SEED,
+        "/category/advice",
+        "/tag/empathy",
+        "/author/alliedup",
+        "/archive/2024/1",
+        "/pages/about-the-co-op",
+        "/no-such-page",
+        "/auth/login",
+    ],
+)
+def test_public_pages_have_no_axe_violations(page, live_server, content, path):
+    response = page.goto(live_server + path)
+    if path == "/no-such-page":
+        assert response.status == 404
+        page.problems.clear()  # the console's own note about the 404 we asked for
+    assert page.locator("h1").count() == 1
+    assert axe_violations(page) == []
+
+
+def test_article_reads_as_written(page, live_server, content):
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Empathy in Action: Fostering Patient Trust").click()
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Empathy in Action: Fostering Patient Trust"
+    )
+    assert page.get_by_role("heading", level=2, name="Patient Trust is Pivotal to Quality Care").is_visible()
+    assert page.get_by_role("heading", level=3, name="Training for Empathetic Care").is_visible()
+    page.get_by_role("navigation", name="Contents").get_by_role(
+        "link", name="Cultivating a Culture of Empathy"
+    ).click()
+    assert page.url.endswith("#cultivating-a-culture-of-empathy")
+
+
+def test_skip_link_moves_focus_to_main(page, live_server, content):
+    page.goto(live_server + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    assert skip.evaluate("el => el === document.activeElement")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+
+
+def test_narrow_screen_has_no_horizontal_scroll(page, live_server, content):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(live_server + SEED)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0

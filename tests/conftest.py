@@ -1,0 +1,110 @@
+"""Fixtures: an app per test on SQLite and on PostgreSQL, clients, builders, auth helper.
+
+Each database is migrated once per session (the real Alembic migrations, so FTS tables
+and triggers exist); each test then gets a fresh copy (SQLite) or emptied tables
+(PostgreSQL, in a database of its own so parallel runs never meet).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from blogapp import create_app
+from blogapp.extensions import db
+from tests import helpers
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return str(error).strip().splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A PostgreSQL database of this session's own, migrated, dropped at the end."""
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at TEST_DATABASE_URL ({problem})")
+    name = f"blogtest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    app = create_app(helpers.test_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "blog.sqlite3"
+    app = create_app(helpers.test_config(f"sqlite:///{path}"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "blog.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(helpers.test_config(database_url, upload_dir=tmp_path / "uploads"))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that build data directly."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def auth(client):
+    return helpers.AuthActions(client)

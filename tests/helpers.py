@@ -1,0 +1,59 @@
+"""Test helpers: configuration, CSRF tokens from real pages, signing in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+SECRET = "test-secret-key-not-for-production"
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_SUPPRESS_SEND": True,
+        "PAGE_CACHE_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    if upload_dir is not None:
+        config["UPLOAD_DIR"] = str(upload_dir)
+    config.update(extra)
+    return config
+
+
+def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
+    """The CSRF token a person's browser would hold, read from a page's form."""
+    response = client.get(path)
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict | None = None, **kwargs):
+    """POST like a browser: with the CSRF token from a real page."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=data, **kwargs)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, login: str, password: str = "", remember: bool = False, follow: bool = False):
+        from tests.builders import PASSWORD
+
+        data = {"login": login, "password": password or PASSWORD}
+        if remember:
+            data["remember"] = "y"
+        return post_form(self.client, "/auth/login", data, follow_redirects=follow)
+
+    def logout(self):
+        return post_form(self.client, "/auth/logout")
