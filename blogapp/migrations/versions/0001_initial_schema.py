@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 5ac1b30e62e3
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27 21:00:13.091729
 
