@@ -90,7 +90,7 @@ def load_config(app: Flask, test_config: dict | None = None) -> None:
     """Fill app.config from defaults, instance/config.py, the environment, then test_config."""
     app.config.from_mapping(DEFAULTS)
     app.config["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
-    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_pyfile(os.path.join(app.instance_path, "config.py"), silent=True)
     for name, parse in ENVIRONMENT.items():
         raw = os.environ.get(name)
         if raw is None:
