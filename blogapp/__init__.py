@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import commands, errors, security, templating
+from . import cache, commands, errors, security, templating
 from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     commands.init_app(app)
+    cache.init_app(app)
     return app
 
 
@@ -26,7 +27,9 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True)
+    migrate.init_app(
+        app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)
@@ -36,12 +39,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .auth.account import bp as account_bp
     from .comments import bp as comments_bp
+    from .discovery import bp as discovery_bp
     from .health import bp as health_bp
     from .posts import bp as posts_bp
+    from .wordpress import bp as wordpress_bp
 
     app.register_blueprint(posts_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(comments_bp)
+    app.register_blueprint(discovery_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(health_bp)
+    app.register_blueprint(wordpress_bp)  # old WordPress permalinks

@@ -64,6 +64,9 @@ DEFAULTS = {
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
     "COMMENT_EDIT_MINUTES": 15,
+    "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
+    "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
+    "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # uploads are 5 MB at most; the form adds a little
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
@@ -83,6 +86,8 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
     "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session: long drafts stay postable
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # How long a SQLite writer waits for another's lock before the request gets a 503.
+    "SQLITE_BUSY_TIMEOUT_MS": 10000,
 }
 
 
@@ -113,20 +118,43 @@ def _finish(app: Flask) -> None:
             config.get("DATABASE_URL")
             or "sqlite:///" + os.path.join(app.instance_path, "blog.sqlite3")
         )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        _bound_postgresql_waits(config)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret_key(app)
     if config.get("REDIS_URL"):
         config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
     else:
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # The remember-me cookie signs a person in just like the session: same Secure flag.
+    config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
     if config["MAIL_DEFAULT_SENDER"] is None:
         raise ConfigError("MAIL_DEFAULT_SENDER", "is missing")
     try:
         ZoneInfo(config["BLOG_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}")
+        raise ConfigError(
+            "BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}"
+        ) from None
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
+
+
+def _bound_postgresql_waits(config) -> None:
+    """An unreachable or stuck database answers a 503 within seconds, never a hung worker.
+
+    connect_timeout: a database host that drops packets fails the connect after 5 s (libpq
+    waits forever by default). statement_timeout: a query stuck behind a lock is cancelled
+    after 30 s. pool_timeout: a request waiting for a free pooled connection gives up after
+    10 s (SQLAlchemy's default is 30). Each can be overridden in SQLALCHEMY_ENGINE_OPTIONS.
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # DEFAULTS stays untouched
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", 5)
+    connect_args.setdefault("options", "-c statement_timeout=30000")
+    options["connect_args"] = connect_args
+    options.setdefault("pool_timeout", 10)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def database_uri(url: str) -> str:

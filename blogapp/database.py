@@ -1,26 +1,53 @@
 """Database connection settings: SQLite pragmas and write transactions that queue, not fail."""
 
+import logging
+
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 
+log = logging.getLogger(__name__)
+
 
 def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_end_session)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
+        busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        event.listen(
+            engine, "connect", lambda dbapi, record: _sqlite_connect(dbapi, record, busy_ms)
+        )
         event.listen(engine, "begin", _sqlite_begin)
 
 
-def _sqlite_connect(dbapi_connection, connection_record) -> None:
+def _end_session(error: BaseException | None = None) -> None:
+    """Return the request's connection; if the database died meanwhile, drop it quietly.
+
+    Runs before Flask-SQLAlchemy's own teardown, whose ROLLBACK on a connection the server
+    has just terminated would raise outside every error handler: the finished page would
+    become a bare 500. Invalidating discards the dead connection without talking to it.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        log.warning("database connection lost at the end of a request")
+        try:
+            db.session.registry().invalidate()
+        except SQLAlchemyError:
+            log.warning("could not discard the lost connection", exc_info=True)
+        db.session.registry.clear()
+
+
+def _sqlite_connect(dbapi_connection, connection_record, busy_ms: int = 10000) -> None:
     # We issue BEGIN ourselves (below), so the driver must not start transactions on its own.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     # WAL lets readers run beside a writer; the busy timeout makes writers queue.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

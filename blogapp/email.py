@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 
 from flask import current_app
 from flask_mail import Message
@@ -27,7 +26,7 @@ def send_email(
         return True
     try:
         mail.send(message)
-    except (smtplib.SMTPException, OSError, socket.timeout) as error:
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
         log.error("could not send email to %s: %s", to, error)
         return False
     return True

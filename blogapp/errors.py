@@ -3,15 +3,17 @@
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
 TITLES = {
     400: "Bad request",
+    401: "Sign in required",
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
@@ -32,9 +34,7 @@ def init_app(app: Flask) -> None:
 
 
 def render_error(status: int, message: str = "", headers: dict | None = None):
-    wants_json = request.path == "/healthz" or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    wants_json = request.path == "/healthz" or (request.accept_mimetypes.best == "application/json")
     if wants_json:
         response = jsonify(error=TITLES.get(status, "Error"), status=status)
     else:
@@ -61,8 +61,12 @@ def http_error(error: HTTPException):
 def database_unavailable(error: Exception):
     log.error("database unavailable: %s", error.__class__.__name__)
     g.database_down = True  # the error page must not touch the database again
+    if "_login_user" not in g:  # nor load the signed-in user for the page header
+        g._login_user = login_manager.anonymous_user()
     _rollback_quietly()
-    return render_error(503, "The blog's database can't be reached right now.", {"Retry-After": "30"})
+    return render_error(
+        503, "The blog's database can't be reached right now.", {"Retry-After": "30"}
+    )
 
 
 def database_error(error: DBAPIError):

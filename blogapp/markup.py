@@ -13,18 +13,21 @@ from functools import partial
 from html.parser import HTMLParser
 
 import bleach
-from bleach.linkifier import LinkifyFilter
-from bleach.sanitizer import Cleaner
+from bleach import html5lib_shim
 from bleach.html5lib_shim import Filter
+from bleach.linkifier import LinkifyFilter, build_url_re
+from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
 
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 COMMENT_REL = "nofollow ugc noopener"
+# Bare URLs are linked for these schemes only (bleach would also link ftp:// and others).
+_URL_RE = build_url_re(protocols=["http", "https"])
 
 POST_TAGS = frozenset(
     {
-        "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "a", "abbr", "b", "strong", "i", "em",
-        "code", "pre", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
+        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "a", "abbr", "b", "strong", "i",
+        "em", "code", "pre", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
         "td", "img", "figure", "figcaption", "del", "s", "sup", "sub", "dl", "dt", "dd", "kbd",
         "mark", "cite", "q", "small",
     }
@@ -122,8 +125,9 @@ class _HeadingFilter(Filter):
 
     def _heading(self, level: int, inner: list[dict]):
         text = " ".join(
-            "".join(t["data"] for t in inner if t["type"] in ("Characters", "SpaceCharacters"))
-            .split()
+            "".join(
+                t["data"] for t in inner if t["type"] in ("Characters", "SpaceCharacters")
+            ).split()
         )
         anchor = self._unique(slugify(text) or "section")
         self.toc.append({"level": level, "id": anchor, "text": text})
@@ -146,6 +150,48 @@ class _HeadingFilter(Filter):
             anchor, n = f"{base}-{n}", n + 1
         self.used.add(anchor)
         return anchor
+
+
+# Elements that go with everything inside them: their text is code or markup, never prose.
+DROPPED_WITH_CONTENTS = frozenset(
+    {
+        "script", "style", "template", "iframe", "noscript", "noembed", "noframes", "xmp",
+        "object", "embed", "textarea", "title", "select", "option", "svg", "math", "head",
+    }
+)  # fmt: skip
+
+
+class _DropContents(Filter):
+    """Removes DROPPED_WITH_CONTENTS elements whole, before sanitizing turns them into text."""
+
+    def __iter__(self):
+        depth = 0
+        for token in super().__iter__():
+            name = token.get("name", "")
+            if name in DROPPED_WITH_CONTENTS:
+                if token["type"] == "StartTag":
+                    depth += 1
+                elif token["type"] == "EndTag" and depth:
+                    depth -= 1
+                continue
+            if not depth:
+                yield token
+
+
+class _Cleaner(Cleaner):
+    """bleach's Cleaner that drops script, style and the like together with their contents."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The parser must see these elements (not strip their tags early) for them to be dropped.
+        self.parser = html5lib_shim.BleachHTMLParser(
+            tags=frozenset(self.tags) | DROPPED_WITH_CONTENTS,
+            strip=self.strip,
+            consume_entities=False,
+            namespaceHTMLElements=False,
+        )
+        walker = self.walker
+        self.walker = lambda dom: _DropContents(walker(dom))
 
 
 def _set_rel(rel: str, attrs: dict, new: bool = False) -> dict:
@@ -176,14 +222,16 @@ def render_post(source: str, source_format: str = "markdown", excerpt: str = "")
     """An author's Markdown (or imported HTML) as sanitized HTML, contents, summary, words."""
     raw_html = _POST_MD.render(source) if source_format == "markdown" else source
     toc: list[dict] = []
-    cleaner = Cleaner(
+    cleaner = _Cleaner(
         tags=POST_TAGS,
         attributes=POST_ATTRIBUTES,
         protocols=PROTOCOLS,
         strip=True,
         strip_comments=True,
         filters=[
-            partial(LinkifyFilter, callbacks=[_post_link], skip_tags={"pre", "code"}),
+            partial(
+                LinkifyFilter, url_re=_URL_RE, callbacks=[_post_link], skip_tags={"pre", "code"}
+            ),
             partial(_HeadingFilter, toc=toc),
         ],
     )
@@ -195,7 +243,7 @@ def render_post(source: str, source_format: str = "markdown", excerpt: str = "")
 
 def render_comment(source: str) -> str:
     """A comment's Markdown subset as sanitized HTML; every link gets nofollow ugc noopener."""
-    cleaner = Cleaner(
+    cleaner = _Cleaner(
         tags=COMMENT_TAGS,
         attributes=COMMENT_ATTRIBUTES,
         protocols=PROTOCOLS,
@@ -204,6 +252,7 @@ def render_comment(source: str) -> str:
         filters=[
             partial(
                 LinkifyFilter,
+                url_re=_URL_RE,
                 callbacks=[partial(_set_rel, COMMENT_REL)],
                 skip_tags={"pre", "code"},
             )
@@ -214,13 +263,15 @@ def render_comment(source: str) -> str:
 
 def render_comment_html(source_html: str) -> str:
     """Comment HTML from elsewhere (a WordPress import) through the comment allowlist."""
-    cleaner = Cleaner(
+    cleaner = _Cleaner(
         tags=COMMENT_TAGS,
         attributes=COMMENT_ATTRIBUTES,
         protocols=PROTOCOLS,
         strip=True,
         strip_comments=True,
-        filters=[partial(LinkifyFilter, callbacks=[partial(_set_rel, COMMENT_REL)])],
+        filters=[
+            partial(LinkifyFilter, url_re=_URL_RE, callbacks=[partial(_set_rel, COMMENT_REL)])
+        ],
     )
     return cleaner.clean(source_html)
 

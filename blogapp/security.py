@@ -26,7 +26,8 @@ def refuse_nul_bytes():
     """NUL is never meaningful in a URL or form, and PostgreSQL text can't hold it: 400."""
     values = [request.path, *request.args.values()]
     if request.method == "POST" and request.mimetype in (
-        "application/x-www-form-urlencoded", "multipart/form-data"
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
     ):
         values += request.form.values()
     if any("\x00" in value for value in values):

@@ -20,6 +20,8 @@ def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> d
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_SUPPRESS_SEND": True,
         "PAGE_CACHE_ENABLED": False,
+        # The too-fast-to-be-human comment check is off unless a test turns it on.
+        "COMMENT_MIN_SECONDS": 0,
         "SERVER_NAME": None,
     }
     if upload_dir is not None:

@@ -34,8 +34,12 @@ def test_environment_overrides(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("MAIL_PORT", "twenty-five"), ("RATELIMIT_ENABLED", "perhaps"), ("DATABASE_URL", "mysql://x"),
-     ("BLOG_TIMEZONE", "Mars/Olympus")],
+    [
+        ("MAIL_PORT", "twenty-five"),
+        ("RATELIMIT_ENABLED", "perhaps"),
+        ("DATABASE_URL", "mysql://x"),
+        ("BLOG_TIMEZONE", "Mars/Olympus"),
+    ],
 )
 def test_wrong_setting_stops_with_its_name(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -45,11 +49,19 @@ def test_wrong_setting_stops_with_its_name(monkeypatch, name, value):
 
 
 def test_wrong_setting_is_one_line_not_a_traceback(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "MAIL_PORT": "abc", "SECRET_KEY": "x",
-           "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MAIL_PORT": "abc",
+        "SECRET_KEY": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "blogapp", "routes"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert result.stderr.strip() == "Configuration error: MAIL_PORT has an invalid value 'abc'"
@@ -63,8 +75,12 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
         "c.load_config(app, {'BLOG_ENV': 'production'})\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-        env={"PATH": "/usr/bin:/bin"}, cwd=ROOT,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert "Configuration error: SECRET_KEY is missing" in result.stderr
@@ -90,7 +106,9 @@ def test_instance_config_file_is_read(tmp_path):
 
     from blogapp.config import load_config
 
-    (tmp_path / "config.py").write_text("BLOG_TAGLINE = 'From the instance folder'\nSECRET_KEY = 'k'\n")
+    (tmp_path / "config.py").write_text(
+        "BLOG_TAGLINE = 'From the instance folder'\nSECRET_KEY = 'k'\n"
+    )
     app = Flask("a", instance_path=str(tmp_path))
     load_config(app)
     assert app.config["BLOG_TAGLINE"] == "From the instance folder"

@@ -90,7 +90,9 @@ def test_drafts_and_future_posts_are_hidden(client, ctx):
     later = make_post(
         title="Not yet", status=PostStatus.SCHEDULED, published_ago=timedelta(hours=-2)
     )
-    due = make_post(title="Due now", status=PostStatus.SCHEDULED, published_ago=timedelta(minutes=1))
+    due = make_post(
+        title="Due now", status=PostStatus.SCHEDULED, published_ago=timedelta(minutes=1)
+    )
     home = client.get("/").text
     assert "Secret draft" not in home and "Not yet" not in home
     assert "Due now" in home

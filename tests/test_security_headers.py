@@ -11,7 +11,9 @@ CSP_PARTS = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/", "/no-such-page", "/healthz", "/auth/login", "/static/css/site.css"])
+@pytest.mark.parametrize(
+    "path", ["/", "/no-such-page", "/healthz", "/auth/login", "/static/css/site.css"]
+)
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)
     csp = response.headers["Content-Security-Policy"]
@@ -72,13 +74,15 @@ def test_nul_byte_in_form_is_a_400(client):
 
 
 def test_session_cookie_flags(client, ctx):
-    from tests.builders import make_user
     from tests.builders import PASSWORD as PASSWORD_FOR_TESTS
+    from tests.builders import make_user
     from tests.helpers import post_form
 
     user = make_user()
     response = post_form(
-        client, "/auth/login", {"login": user.username, "password": PASSWORD_FOR_TESTS, "remember": "y"}
+        client,
+        "/auth/login",
+        {"login": user.username, "password": PASSWORD_FOR_TESTS, "remember": "y"},
     )
     cookies = response.headers.getlist("Set-Cookie")
     session_cookie = next(c for c in cookies if c.startswith("session="))
@@ -88,8 +92,8 @@ def test_session_cookie_flags(client, ctx):
 
 
 def test_secure_cookies_when_configured(app, client, ctx):
-    from tests.builders import make_user
     from tests.builders import PASSWORD as PASSWORD_FOR_TESTS
+    from tests.builders import make_user
     from tests.helpers import CSRF_INPUT
 
     app.config["SESSION_COOKIE_SECURE"] = True
@@ -103,5 +107,7 @@ def test_secure_cookies_when_configured(app, client, ctx):
         headers={"Referer": "https://localhost/auth/login"},  # Flask-WTF checks it over HTTPS
     )
     assert response.status_code == 302
-    session_cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    session_cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+    )
     assert "Secure" in session_cookie

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import views  # noqa: E402,F401  (routes attach themselves to bp)
+# Each module attaches its routes to bp: users and roles, categories, the moderation queue.
+from . import categories, moderation, users  # noqa: E402,F401

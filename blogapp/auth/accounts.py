@@ -60,7 +60,9 @@ def password_problem(password: str, *context: str) -> str | None:
 
 
 def username_taken(username: str) -> bool:
-    return db.session.scalar(select(User.id).where(User.username_key == username.lower())) is not None
+    return (
+        db.session.scalar(select(User.id).where(User.username_key == username.lower())) is not None
+    )
 
 
 def email_taken(email: str) -> bool:

@@ -1,10 +1,129 @@
+"""Forms for signing in, signing up, confirming, resetting and the account pages."""
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from . import accounts
+
+# Generous caps: rules are checked by accounts.*; these only stop absurd input early.
+EMAIL_MAX = 254
+PASSWORD_FIELD_MAX = 1024
+BIO_MAX = 500
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
+
+def _username_rule(form, field):
+    if problem := accounts.username_problem(field.data):
+        raise ValidationError(problem)
+
+
+def _email_rule(form, field):
+    try:
+        field.data = accounts.normalize_email(field.data or "")
+    except accounts.AccountError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _new_password_rule(form, field):
+    context = [getattr(form, name).data for name in ("username", "email") if hasattr(form, name)]
+    if problem := accounts.password_problem(field.data, *(c or "" for c in context)):
+        raise ValidationError(problem)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
-    login = StringField("Email or username", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    login = StringField(
+        "Email or username",
+        render_kw={"autocomplete": "username"},
+        validators=[DataRequired(), Length(max=EMAIL_MAX)],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX)]
+    )
     remember = BooleanField("Remember me")
     submit = SubmitField("Sign in")
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        "Username", filters=[_strip], validators=[DataRequired(), Length(max=30), _username_rule]
+    )
+    email = StringField(
+        "Email", filters=[_strip], validators=[DataRequired(), Length(max=EMAIL_MAX), _email_rule]
+    )
+    password = PasswordField(
+        "Password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
+    )
+    confirm = PasswordField(
+        "Confirm password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
+    )
+    submit = SubmitField("Create account")
+
+
+class ButtonForm(FlaskForm):
+    """A bare button (with its CSRF token): confirm, resend, sign out."""
+
+
+class EmailForm(FlaskForm):
+    email = StringField(
+        "Email", filters=[_strip], validators=[DataRequired(), Length(max=EMAIL_MAX), _email_rule]
+    )
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        "Display name", filters=[_strip], validators=[Optional(), Length(max=80)]
+    )
+    bio = TextAreaField("Short bio", filters=[_strip], validators=[Optional(), Length(max=BIO_MAX)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX)]
+    )
+    password = PasswordField(
+        "New password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    email = StringField(
+        "New email",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=EMAIL_MAX), _email_rule],
+    )
+    current = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX)]
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    current = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX)])

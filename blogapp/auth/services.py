@@ -1,11 +1,20 @@
-"""Members: loading the signed-in user, checking credentials."""
+"""Members: loading the signed-in user, credentials, confirmation, reset and account changes."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db, login_manager
-from ..models import User
+from ..markup import render_comment
+from ..models import Comment, Post, Role, Subscription, User, utcnow
+from ..tokens import make_token, read_token
+from . import accounts
+
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+RESET_MAX_AGE = 3600
 
 # Checked against when no account matches, so a miss costs as long as a wrong password.
 _DUMMY_HASH = None
@@ -25,7 +34,13 @@ def load_user(session_id: str) -> User | None:
 
 def find_by_login(login: str) -> User | None:
     key = login.strip().lower()
-    return db.session.scalar(select(User).where(or_(User.email_key == key, User.username_key == key)))
+    return db.session.scalar(
+        select(User).where(or_(User.email_key == key, User.username_key == key))
+    )
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email_key == email.strip().lower()))
 
 
 def authenticate(login: str, password: str) -> User | None:
@@ -40,3 +55,233 @@ def authenticate(login: str, password: str) -> User | None:
         _DUMMY_HASH.check_password(password)
         return None
     return user if user.check_password(password) else None
+
+
+# --- registration and email confirmation -------------------------------------------------
+
+
+def register(username: str, email: str, password: str) -> User:
+    """A new, unconfirmed member (AccountError when a rule or uniqueness is broken)."""
+    return accounts.create_user(username, email, password, role=Role.MEMBER, confirmed=False)
+
+
+def confirmation_token(user: User, new_email: str | None = None) -> str:
+    """A link token confirming the user's address, or a change of it to new_email.
+
+    It names the address it was made for: once the email changes, older links stop working.
+    """
+    return make_token(
+        "confirm",
+        {"id": user.id, "email": (new_email or user.email or "").lower(), "was": user.email_key},
+    )
+
+
+@dataclass
+class Confirmation:
+    user: User
+    email: str  # the address being confirmed
+
+    @property
+    def is_change(self) -> bool:
+        return self.email != self.user.email_key
+
+
+def read_confirmation(token: str) -> Confirmation | None:
+    data = read_token("confirm", token, CONFIRM_MAX_AGE)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        return None
+    user = db.session.get(User, data["id"])
+    if user is None or user.email_key != data.get("was") or not isinstance(data.get("email"), str):
+        return None
+    return Confirmation(user, data["email"])
+
+
+def confirm(confirmation: Confirmation) -> bool:
+    """Mark the address confirmed (moving the account to it for a change); False if now taken."""
+    user = confirmation.user
+    if confirmation.is_change:
+        if accounts.email_taken(confirmation.email):
+            return False
+        user.email = confirmation.email
+        user.email_key = confirmation.email.lower()
+    if user.confirmed_at is None or confirmation.is_change:
+        user.confirmed_at = utcnow()
+    db.session.commit()
+    return True
+
+
+# --- password reset ------------------------------------------------------------------------
+
+
+def _password_fingerprint(user: User) -> str:
+    # Part of the current (salted) hash: after a reset the hash changes, so the link dies.
+    return (user.password_hash or "none")[-16:]
+
+
+def reset_token(user: User) -> str:
+    return make_token("reset", {"id": user.id, "pw": _password_fingerprint(user)})
+
+
+def read_reset(token: str) -> User | None:
+    """The user a reset link is for, while it is under an hour old and not yet used."""
+    data = read_token("reset", token, RESET_MAX_AGE)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        return None
+    user = db.session.get(User, data["id"])
+    if user is None or user.suspended:
+        return None
+    if not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):
+        return None
+    return user
+
+
+def set_new_password(user: User, password: str) -> None:
+    """Change the password and end every session of the user (remember-me cookies too)."""
+    user.set_password(password)
+    user.session_version += 1
+    db.session.commit()
+
+
+def reset_password(user: User, password: str) -> None:
+    # Following a link from the inbox proves the address, so confirm it too.
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+    set_new_password(user, password)
+
+
+# --- account pages -------------------------------------------------------------------------
+
+
+def update_profile(user: User, display_name: str, bio: str) -> None:
+    user.display_name = display_name or ""
+    user.bio = bio or ""
+    user.bio_html = render_comment(user.bio) if user.bio else ""
+    db.session.commit()
+
+
+def export_data(user: User) -> dict:
+    """Everything the blog holds about a member, for "download my data"."""
+    rows = db.session.execute(
+        select(Comment, Post.slug, Post.title)
+        .join(Post, Comment.post_id == Post.id)
+        .where(Comment.user_id == user.id)
+        .order_by(Comment.created_at)
+    ).all()
+    posts = db.session.execute(
+        select(Post.title, Post.slug, Post.status, Post.published_at)
+        .where(Post.author_id == user.id)
+        .order_by(Post.created_at)
+    ).all()
+    follows = db.session.scalars(
+        select(Post.slug)
+        .join(Subscription, Subscription.post_id == Post.id)
+        .where(Subscription.user_id == user.id)
+    ).all()
+    return {
+        "profile": {
+            "username": user.username,
+            "email": user.email,
+            "display_name": user.display_name,
+            "bio": user.bio,
+            "role": str(user.role),
+            "email_confirmed_at": _iso(user.confirmed_at),
+            "created_at": _iso(user.created_at),
+            "notify_replies": user.notify_replies,
+        },
+        "comments": [
+            {
+                "id": comment.id,
+                "post": slug,
+                "post_title": title,
+                "parent_id": comment.parent_id,
+                "status": comment.status,
+                "body": comment.body_md,
+                "created_at": _iso(comment.created_at),
+                "edited_at": _iso(comment.edited_at),
+            }
+            for comment, slug, title in rows
+        ],
+        "posts": [
+            {"title": t, "slug": s, "status": st, "published_at": _iso(p)} for t, s, st, p in posts
+        ],
+        "following": list(follows),
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def active_admin_count() -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(User.role == Role.ADMIN, User.suspended.is_(False))
+    )
+
+
+def is_last_admin(user: User) -> bool:
+    return user.role == Role.ADMIN and not user.suspended and active_admin_count() <= 1
+
+
+def deletion_problem(user: User) -> str | None:
+    """Why this account can't be deleted now, or None."""
+    if is_last_admin(user):
+        return "You are the only admin: make someone else an admin first."
+    if db.session.scalar(select(Post.id).where(Post.author_id == user.id).limit(1)) is not None:
+        return "You have written posts: ask an admin to move them to another author first."
+    return None
+
+
+def delete_account(user: User) -> None:
+    """Delete the user; their comments stay, shown as by a "former member"."""
+    db.session.execute(
+        update(Comment)
+        .where(Comment.user_id == user.id)
+        .values(user_id=None, guest_name="", guest_email="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(Subscription.__table__.delete().where(Subscription.user_id == user.id))
+    db.session.delete(user)
+    db.session.commit()
+
+
+# --- admin: people and roles ---------------------------------------------------------------
+
+
+def search_users(query: str = ""):
+    """A select() of users matching a username, name or email fragment, newest first."""
+    statement = select(User).order_by(User.created_at.desc(), User.id.desc())
+    query = (query or "").strip().lower()
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(
+                User.username_key.like(pattern, escape="\\"),
+                User.email_key.like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    return statement
+
+
+class RoleError(ValueError):
+    """A role or suspension change that would break a rule (e.g. no admin left)."""
+
+
+def change_role(user: User, role: str) -> None:
+    role = Role(role)
+    if user.role == Role.ADMIN and role != Role.ADMIN and is_last_admin(user):
+        raise RoleError("The site needs at least one admin: make someone else an admin first.")
+    user.role = role
+    db.session.commit()
+
+
+def set_suspended(user: User, suspended: bool) -> None:
+    """Suspend (ending all of the user's sessions) or reinstate."""
+    if suspended and is_last_admin(user):
+        raise RoleError("The only admin can't be suspended.")
+    if user.suspended == suspended:
+        return
+    user.suspended = suspended
+    if suspended:
+        user.session_version += 1
+    db.session.commit()

@@ -1,12 +1,33 @@
-"""Sign in and sign out."""
+"""Sign in and out, sign up, email confirmation and password reset."""
 
+from __future__ import annotations
+
+import math
+import time
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
-from . import bp, services
-from .forms import LoginForm
+from ..extensions import limiter
+from . import accounts, bp, mails, services
+from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
+
+MAIL_FAILED = "We couldn't send the email just now. Please try again in a few minutes."
+
+
+def _limit(name: str, default: str):
+    """A limit read from the config at request time (e.g. RATELIMIT_SIGNIN), so tests can set it."""
+    return lambda: current_app.config.get(name, default)
+
+
+def _login_key() -> str:
+    # Per account as well as per address: slows guessing one account's password from many IPs.
+    return "login:" + (request.form.get("login") or "").strip().lower()[:254]
+
+
+def _email_key() -> str:
+    return "reset:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -15,7 +36,12 @@ def safe_next(target: str | None, default: str = "/") -> str:
         return default
     target = target.strip()
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+    ):
         return default
     if any(ord(c) < 32 for c in target) or "\\" in target:
         return default
@@ -23,17 +49,31 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_SIGNIN", "10 per minute;60 per hour"), methods=["POST"])
+@limiter.limit(
+    _limit("RATELIMIT_SIGNIN_ACCOUNT", "20 per hour"),
+    methods=["POST"],
+    key_func=_login_key,
+    scope="signin-account",
+)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.login.data, form.password.data)
-        if user is not None and not user.suspended:
+        if user is not None and user.suspended:
+            flash("This account is suspended. Contact the site's admins.", "error")
+            return render_template("auth/login.html", form=form), 403
+        if user is not None:
             session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
             login_user(user, remember=form.remember.data)
             flash("You are signed in.")
+            if not user.is_confirmed:
+                flash("Please confirm your email address: use the link we emailed you.", "warning")
             return redirect(safe_next(request.args.get("next")))
         flash("That email/username and password don't match an account.", "error")
-        return render_template("auth/login.html", form=form), 200
+        return render_template("auth/login.html", form=form), 400
+    if request.method == "POST":
+        return render_template("auth/login.html", form=form), 400
     return render_template("auth/login.html", form=form)
 
 
@@ -43,3 +83,151 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("posts.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_REGISTER", "5 per minute;20 per day"), methods=["POST"])
+def register():
+    form = RegisterForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/register.html", form=form
+        ), 400 if request.method == "POST" else 200
+    try:
+        user = services.register(form.username.data, form.email.data, form.password.data)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return render_template("auth/register.html", form=form), 400
+    session.clear()
+    login_user(user)
+    if mails.send_confirmation(user):
+        flash(f"Welcome! We sent a link to {user.email}: open it to confirm your address.")
+    else:
+        flash(
+            "Welcome! " + MAIL_FAILED + " (Use “Resend confirmation email” on your account page.)",
+            "warning",
+        )
+    return redirect(url_for("account.profile"))
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    confirmation = services.read_confirmation(token)
+    if confirmation is None:
+        return render_template("auth/link_invalid.html", what="confirmation"), 400
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        # Mail scanners fetch links: a GET only shows the button; the POST confirms.
+        return render_template("auth/confirm.html", form=form, confirmation=confirmation)
+    if not services.confirm(confirmation):
+        flash("That email address already belongs to another account.", "error")
+        return render_template("auth/link_invalid.html", what="confirmation"), 409
+    flash(f"Thank you: {confirmation.email} is confirmed.")
+    if current_user.is_authenticated:
+        return redirect(url_for("account.profile"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_RESEND", "3 per 10 minutes;10 per day"), methods=["POST"])
+@login_required
+def resend_confirmation():
+    form = ButtonForm()
+    if current_user.is_confirmed:
+        flash("Your email address is already confirmed.")
+        return redirect(url_for("account.profile"))
+    if not form.validate_on_submit():
+        return render_template("auth/resend.html", form=form)
+    if mails.send_confirmation(current_user):
+        flash(f"We sent a new confirmation link to {current_user.email}.")
+    else:
+        flash(MAIL_FAILED, "error")
+    return redirect(url_for("account.profile"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_limit("RATELIMIT_RESET", "5 per minute;30 per day"), methods=["POST"])
+@limiter.limit(
+    _limit("RATELIMIT_RESET_ACCOUNT", "5 per hour"),
+    methods=["POST"],
+    key_func=_email_key,
+    scope="reset-account",
+)
+def reset_request():
+    form = EmailForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/reset_request.html", form=form
+        ), 400 if request.method == "POST" else 200
+    user = services.find_by_email(form.email.data)
+    if user is not None and not user.suspended and user.email:
+        if not mails.send_reset(user):
+            flash(MAIL_FAILED, "error")
+            return render_template("auth/reset_request.html", form=form), 503
+    # The same answer whether or not the address has an account.
+    flash(
+        f"If {form.email.data} has an account here, we sent it a link to choose a new "
+        "password. It works for one hour."
+    )
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    user = services.read_reset(token)
+    if user is None:
+        return render_template("auth/link_invalid.html", what="reset"), 400
+    form = ResetForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/reset.html", form=form
+        ), 400 if request.method == "POST" else 200
+    services.reset_password(user, form.password.data)
+    logout_user()
+    session.clear()
+    flash("Your password was changed. Sign in with your new password.")
+    return redirect(url_for("auth.login"))
+
+
+# --- 429: the page comes back with what the person typed, and when to try again ------------
+
+RATE_LIMITED_FORMS = {
+    "auth.login": (LoginForm, "auth/login.html"),
+    "auth.register": (RegisterForm, "auth/register.html"),
+    "auth.reset_request": (EmailForm, "auth/reset_request.html"),
+    "auth.resend_confirmation": (ButtonForm, "auth/resend.html"),
+}
+
+
+@bp.errorhandler(429)
+def too_many_requests(error):
+    retry_after = _retry_after_seconds()
+    form_class, template = RATE_LIMITED_FORMS.get(request.endpoint, (None, None))
+    if form_class is None:
+        return (
+            render_template(
+                "errors/error.html",
+                status=429,
+                title="Too many requests",
+                message="Please wait a little and try again.",
+            ),
+            429,
+            {"Retry-After": str(retry_after)},
+        )
+    flash(f"Too many attempts. Please wait {_as_words(retry_after)} and try again.", "error")
+    form = form_class()  # bound to what was posted, so nothing typed is lost
+    return render_template(template, form=form), 429, {"Retry-After": str(retry_after)}
+
+
+def _retry_after_seconds() -> int:
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _as_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minutes"

@@ -1,8 +1,431 @@
-"""Comment work shared by views: the thread shown under a post."""
+"""Comment work views share: the thread under a post, posting, editing, deleting, moderating."""
 
-from ..models import Post
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app, session
+from flask_login import current_user
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..markup import render_comment, strip_links
+from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
+from . import moderation, notifications
+from .moderation import Refused, Verdict
+
+HELD_KEY = "held_comments"  # comment ids this browser posted and moderators haven't decided
+HELD_LIMIT = 20
+
+# ---------------------------------------------------------------- the thread on the post page
 
 
-def thread_context(post: Post, args) -> dict:
-    """Template context for the comment thread under a post."""
-    return {}
+@dataclass
+class Node:
+    comment: Comment
+    state: str  # "approved", "held" (shown to its poster alone) or "placeholder" ([deleted])
+    replies: list[Node] = field(default_factory=list)
+
+    @property
+    def html(self) -> str:
+        """The stored HTML; a held comment's without its links (only moderators see those)."""
+        if self.state == "held":
+            return strip_links(self.comment.body_html)
+        return self.comment.body_html
+
+
+def held_ids() -> list[int]:
+    return [i for i in session.get(HELD_KEY, []) if isinstance(i, int)]
+
+
+def remember_held(comment: Comment) -> None:
+    session[HELD_KEY] = ([*held_ids(), comment.id])[-HELD_LIMIT:]
+
+
+def forget_decided(decided: Iterable[int]) -> None:
+    """Drop ids from the session once moderators decided them (so the cache can serve again)."""
+    gone = set(decided)
+    if gone and HELD_KEY in session:
+        kept = [i for i in held_ids() if i not in gone]
+        if kept:
+            session[HELD_KEY] = kept
+        else:
+            session.pop(HELD_KEY)
+
+
+def _roots_query(post: Post, held: list[int], newest: bool):
+    """Top-level comments that show: approved, held for this browser, or with shown replies."""
+    reply = aliased(Comment)
+    shown_reply = exists().where(
+        reply.post_id == Comment.post_id,  # lets ix_comments_root (post_id, root_id) serve it
+        reply.root_id == Comment.id,
+        reply.id != Comment.id,
+        or_(reply.status == CommentStatus.APPROVED, reply.id.in_(held)),
+    )
+    order = (
+        (Comment.created_at.desc(), Comment.id.desc())
+        if newest
+        else (Comment.created_at, Comment.id)
+    )
+    return (
+        select(Comment)
+        .where(
+            Comment.post_id == post.id,
+            Comment.parent_id.is_(None),
+            or_(Comment.status == CommentStatus.APPROVED, Comment.id.in_(held), shown_reply),
+        )
+        .order_by(*order)
+    )
+
+
+def load_thread(post: Post, page: int, newest: bool, held: list[int]):
+    """One page of threads as trees, in a fixed number of queries whatever the size."""
+    per_page = current_app.config.get("COMMENT_THREADS_PER_PAGE", 50)
+    pagination = db.paginate(
+        _roots_query(post, held, newest), page=page, per_page=per_page, error_out=False
+    )
+    root_ids = [c.id for c in pagination.items]
+    comments = []
+    if root_ids:
+        comments = db.session.scalars(
+            select(Comment)
+            .where(Comment.post_id == post.id, Comment.root_id.in_(root_ids))
+            .order_by(Comment.created_at, Comment.id)
+        ).all()
+    if held:
+        forget_decided(c.id for c in comments if c.id in held and c.status != CommentStatus.PENDING)
+    return build_tree(comments, root_ids, set(held)), pagination
+
+
+def build_tree(comments: list[Comment], root_ids: list[int], held: set[int]) -> list[Node]:
+    nodes: dict[int, Node] = {}
+    for comment in comments:
+        if comment.status == CommentStatus.APPROVED:
+            state = "approved"
+        elif comment.id in held and comment.status == CommentStatus.PENDING:
+            state = "held"
+        else:
+            state = "placeholder"
+        nodes[comment.id] = Node(comment, state)
+    for comment in comments:
+        if comment.parent_id in nodes and comment.id not in root_ids:
+            nodes[comment.parent_id].replies.append(nodes[comment.id])
+
+    def prune(node: Node) -> bool:
+        node.replies = [r for r in node.replies if prune(r)]
+        return node.state != "placeholder" or bool(node.replies)
+
+    return [nodes[i] for i in root_ids if i in nodes and prune(nodes[i])]
+
+
+def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
+    """Template context for the comment thread and form under a post."""
+    from .forms import CommentForm
+
+    newest = args.get("order") == "newest"
+    page = args.get("cpage", 1, type=int)
+    page = page if 1 <= page <= 100_000 else 1
+    threads, pagination = load_thread(post, page, newest, held_ids())
+    if form is None:
+        form = CommentForm.for_user(current_user)
+    user = current_user if current_user.is_authenticated else None
+    return {
+        "threads": threads,
+        "thread_pages": pagination,
+        "comment_order": "newest" if newest else "oldest",
+        "comment_form": form,
+        "comment_notice": notice,
+        "comments_closed": moderation.closed_reason(post),
+        "following": user is not None and is_following(post, user),
+        "comment_permissions": Permissions(user, post),
+    }
+
+
+class Permissions:
+    """What the viewer may do to each comment on a post, without a query per comment."""
+
+    def __init__(self, user: User | None, post: Post):
+        self.user = user if user is not None and not user.suspended else None
+        self.post = post
+        self.moderator = self.user is not None and self.user.can_moderate(post)
+        self.reply = moderation.closed_reason(post) is None
+
+    def edit(self, comment: Comment) -> bool:
+        return can_edit(comment, self.user)
+
+    def delete(self, comment: Comment) -> bool:
+        if self.user is None or comment.status == CommentStatus.DELETED:
+            return False
+        return self.moderator or comment.user_id == self.user.id
+
+
+def can_edit(comment: Comment, user: User | None) -> bool:
+    if user is None or not user.is_authenticated or user.suspended:
+        return False
+    window = timedelta(minutes=current_app.config.get("COMMENT_EDIT_MINUTES", 15))
+    return (
+        comment.user_id == user.id
+        and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
+        and utcnow() < comment.created_at + window
+    )
+
+
+def can_delete(comment: Comment, user: User | None) -> bool:
+    return Permissions(user, comment.post).delete(comment)
+
+
+def thread_page_of(comment: Comment) -> int:
+    """The page of the post's thread list that holds this comment's thread (oldest first)."""
+    root = db.session.get(Comment, comment.root_id or comment.id) or comment
+    before = _roots_query(comment.post, [], newest=False).where(
+        or_(
+            Comment.created_at < root.created_at,
+            and_(Comment.created_at == root.created_at, Comment.id < root.id),
+        )
+    )
+    count = db.session.scalar(select(func.count()).select_from(before.subquery())) or 0
+    return count // current_app.config.get("COMMENT_THREADS_PER_PAGE", 50) + 1
+
+
+def get_comment(comment_id: int) -> Comment | None:
+    return db.session.get(Comment, comment_id)
+
+
+# ---------------------------------------------------------------- posting
+
+
+@dataclass
+class Draft:
+    body: str
+    name: str = ""
+    email: str = ""
+    website: str = ""
+    parent_id: int | None = None
+    honeypot: str = ""
+    stamp: str | None = None
+
+
+def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[Comment, Verdict]:
+    """Check the rules, store the comment, email whom it concerns; Refused when not accepted."""
+    if user is not None and user.suspended:
+        raise Refused("Your account is suspended, so you can't comment.", 403)
+    if reason := moderation.closed_reason(post):
+        raise Refused(reason, 403)
+    parent = None
+    if draft.parent_id:
+        parent = db.session.get(Comment, draft.parent_id)
+        if parent is None or parent.post_id != post.id or parent.status != CommentStatus.APPROVED:
+            raise Refused("The comment you replied to is no longer available.", 400)
+    body = moderation.clean_text(draft.body).strip()
+    email = (user.email if user is not None else draft.email) or ""
+    guest_email = "" if user is not None else email.lower()
+    moderation.check_flood(ip)
+    moderation.check_duplicate(post, body, user, guest_email)
+    verdict = moderation.assess(post, body, user, email, draft.honeypot, draft.stamp)
+    comment = Comment(
+        post=post,
+        parent=parent,
+        user=user,
+        guest_name="" if user is not None else moderation.clean_name(draft.name)[:80],
+        guest_email=guest_email,
+        guest_website="" if user is not None else draft.website.strip()[:300],
+        status=verdict.status,
+        held_reason=verdict.reason[:200],
+        body_md=body,
+        body_html=render_comment(body),
+        ip=ip,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent is not None else comment.id
+    recount(post)
+    db.session.commit()
+    if not verdict.silent:
+        notifications.comment_added(comment)
+    return comment, verdict
+
+
+def recount(post: Post) -> None:
+    """Post.comment_count = approved comments, without touching the post's updated_at."""
+    approved = (
+        select(func.count(Comment.id))
+        .where(Comment.post_id == post.id, Comment.status == CommentStatus.APPROVED)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(comment_count=approved, updated_at=Post.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(post, ["comment_count", "updated_at"])
+
+
+# ---------------------------------------------------------------- editing and deleting
+
+
+def edit_comment(comment: Comment, user: User, body: str) -> Verdict:
+    """Change a comment's text inside the edit window, re-checked by the same rules."""
+    if not can_edit(comment, user):
+        raise Refused("The time to edit this comment has passed.", 403)
+    body = moderation.clean_text(body).strip()
+    verdict = Verdict(CommentStatus.APPROVED)
+    if not user.can_moderate(comment.post):
+        verdict = moderation.review(body, user, user.email or "")
+    was_approved = comment.status == CommentStatus.APPROVED
+    comment.body_md = body
+    comment.body_html = render_comment(body)
+    comment.edited_at = utcnow()
+    comment.status = verdict.status
+    comment.held_reason = verdict.reason[:200]
+    recount(comment.post)
+    db.session.commit()
+    if verdict.status == CommentStatus.APPROVED and not was_approved:
+        notifications.comment_approved(comment)
+    return verdict
+
+
+def remove(comment: Comment) -> None:
+    """Delete a comment: a row with replies stays as a text-less "[deleted]" placeholder."""
+    has_replies = db.session.scalar(
+        select(Comment.id).where(Comment.parent_id == comment.id).limit(1)
+    )
+    post = comment.post
+    if has_replies is not None:
+        comment.status = CommentStatus.DELETED
+        comment.body_md = comment.body_html = ""
+        comment.guest_email = comment.guest_website = ""
+    else:
+        db.session.delete(comment)
+    db.session.flush()
+    recount(post)
+
+
+def delete_comment(comment: Comment, user: User) -> None:
+    if not can_delete(comment, user):
+        raise Refused("You can't delete this comment.", 403)
+    remove(comment)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- moderation
+
+
+ACTIONS = {"approve": CommentStatus.APPROVED, "spam": CommentStatus.SPAM, "delete": "delete"}
+
+
+def moderate(comments: Iterable[Comment], action: str) -> int:
+    """Approve, mark as spam or delete comments; returns how many changed."""
+    newly_approved: list[Comment] = []
+    posts: dict[int, Post] = {}
+    changed = 0
+    for comment in comments:
+        posts[comment.post_id] = comment.post
+        if action == "delete":
+            remove(comment)
+        elif action in ("approve", "spam"):
+            status = ACTIONS[action]
+            if comment.status == status:
+                continue
+            if status == CommentStatus.APPROVED and comment.status != CommentStatus.DELETED:
+                newly_approved.append(comment)
+            elif comment.status == CommentStatus.DELETED:
+                continue  # nothing left to approve
+            comment.status = status
+            comment.held_reason = ""
+        else:
+            raise ValueError(action)
+        changed += 1
+    for post in posts.values():
+        recount(post)
+    db.session.commit()
+    for comment in newly_approved:
+        notifications.comment_approved(comment)
+    return changed
+
+
+def queue_query(user: User, status: str, post_id: int | None, commenter: str | None):
+    """Comments for the moderation queue; authors see their own posts' comments only."""
+    query = (
+        select(Comment)
+        .join(Comment.post)
+        .where(Comment.status == status)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+    )
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    if post_id:
+        query = query.where(Comment.post_id == post_id)
+    if commenter:
+        kind, _, value = commenter.partition(":")
+        if kind == "user" and value.isdigit():
+            query = query.where(Comment.user_id == int(value))
+        else:
+            query = query.where(Comment.user_id.is_(None), Comment.guest_email == value.lower())
+    return query
+
+
+def moderatable(user: User, ids: list[int]) -> list[Comment]:
+    """The comments among ids this user may moderate (admins: all; authors: on own posts)."""
+    if not ids:
+        return []
+    query = select(Comment).join(Comment.post).where(Comment.id.in_(ids))
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    return list(db.session.scalars(query).unique())
+
+
+def queue_counts(user: User) -> dict[str, int]:
+    query = (
+        select(Comment.status, func.count(Comment.id)).join(Comment.post).group_by(Comment.status)
+    )
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    return dict(db.session.execute(query).all())
+
+
+# ---------------------------------------------------------------- following
+
+
+def is_following(post: Post, user: User) -> bool:
+    query = select(Subscription.id).where(
+        Subscription.post_id == post.id, Subscription.user_id == user.id
+    )
+    return db.session.scalar(query) is not None
+
+
+def set_following(post: Post, user: User, follow: bool) -> None:
+    if user.suspended:
+        raise Refused("Your account is suspended.", 403)
+    if follow and not is_following(post, user):
+        db.session.add(Subscription(post_id=post.id, user_id=user.id))
+    elif not follow:
+        db.session.execute(
+            delete(Subscription).where(
+                Subscription.post_id == post.id, Subscription.user_id == user.id
+            )
+        )
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def purge_old(days: int = 30) -> int:
+    """Remove held and spam comments older than `days`; returns how many."""
+    cutoff = utcnow() - timedelta(days=days)
+    old = db.session.scalars(
+        select(Comment).where(
+            Comment.status.in_((CommentStatus.PENDING, CommentStatus.SPAM)),
+            Comment.created_at < cutoff,
+        )
+    ).all()
+    for comment in old:
+        remove(comment)
+        if comment.status == CommentStatus.DELETED:  # kept as a placeholder for its replies
+            comment.ip = ""
+    db.session.commit()
+    return len(old)

@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..markup import slugify
-from ..models import Category, Post, PostStatus, Role, User
+from ..models import Category, Post, PostKind, PostStatus, Role, User
 from ..posts import services as post_services
 
 CATEGORIES = ["News", "Advice", "Updates"]
 DEMO_AUTHOR = {"username": "alliedup", "email": "editor@alliedup.example", "name": "AlliedUP Co-op"}
 ARTICLE = Path(__file__).with_name("empathy-in-action.md")
+# Standalone pages, linked from the footer.
+PAGES = [Path(__file__).with_name("about.md"), Path(__file__).with_name("privacy.md")]
 # A fixed date keeps the demo stable across runs and databases.
 PUBLISHED_AT = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 
@@ -82,5 +84,29 @@ def seed_demo() -> list[str]:
         post_services.render_content(post)
         db.session.add(post)
         created.append(f"post {slug}")
+    created += ensure_pages(author)
     db.session.commit()
+    return created
+
+
+def ensure_pages(author: User) -> list[str]:
+    """The About and Privacy pages (kind=page), when missing."""
+    created = []
+    for path in PAGES:
+        meta, body = read_article(path)
+        slug = slugify(meta["title"])
+        if db.session.scalar(select(Post.id).where(Post.slug == slug)) is not None:
+            continue
+        page = Post(
+            kind=PostKind.PAGE,
+            title=meta["title"],
+            slug=slug,
+            body_md=body,
+            status=PostStatus.PUBLISHED,
+            published_at=PUBLISHED_AT,
+            author=author,
+        )
+        post_services.render_content(page)
+        db.session.add(page)
+        created.append(f"page {slug}")
     return created

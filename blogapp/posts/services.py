@@ -8,10 +8,22 @@ from datetime import UTC, datetime
 
 from flask import abort
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..markup import render_post, slugify
-from ..models import Category, Post, PostKind, PostStatus, SlugRedirect, Tag, User, post_tags, utcnow
+from ..markup import plain_text, render_post, slugify
+from ..models import (
+    Category,
+    Post,
+    PostKind,
+    PostStatus,
+    SlugRedirect,
+    Tag,
+    User,
+    post_tags,
+    utcnow,
+)
 
 
 def visible_posts(kind: str = PostKind.POST, now: datetime | None = None) -> Select:
@@ -93,9 +105,19 @@ def neighbours(post: Post) -> tuple[Post | None, Post | None]:
 
 
 def table_of_contents(post: Post) -> list[dict]:
-    """The post's headings, shown as contents when there are 3 or more."""
-    toc = json.loads(post.toc_json or "[]")
-    return toc if len(toc) >= 3 else []
+    """The post's headings as a nested list (h3s under their h2), when there are 3 or more."""
+    headings = json.loads(post.toc_json or "[]")
+    if len(headings) < 3:
+        return []
+    root: list[dict] = []
+    stack: list[dict] = []
+    for heading in headings:
+        item = {**heading, "children": []}
+        while stack and stack[-1]["level"] >= item["level"]:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(item)
+        stack.append(item)
+    return root
 
 
 def render_content(post: Post) -> None:
@@ -107,6 +129,7 @@ def render_content(post: Post) -> None:
     post.toc_json = json.dumps(rendered.toc)
     post.summary = rendered.summary
     post.word_count = rendered.word_count
+    post.body_text = plain_text(rendered.html)  # indexed for search by DB triggers
 
 
 def unique_slug(title: str, exclude_id: int | None = None) -> str:
@@ -139,7 +162,20 @@ def tags_from_names(names: list[str]) -> list[Tag]:
             continue
         tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
         if tag is None:
-            tag = Tag(name=name, slug=slug)
-            db.session.add(tag)
+            tag = _insert_tag(name, slug)
         tags[slug] = tag
     return list(tags.values())
+
+
+def _insert_tag(name: str, slug: str) -> Tag:
+    """Create a tag, or take the one another author created with the same slug a moment ago.
+
+    INSERT ... ON CONFLICT DO NOTHING: two authors publishing the same new tag at once both
+    succeed instead of one getting a unique-constraint error.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(Tag).values(name=name, slug=slug).on_conflict_do_nothing(index_elements=["slug"])
+    )
+    return db.session.scalar(select(Tag).where(Tag.slug == slug))

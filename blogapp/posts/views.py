@@ -1,13 +1,21 @@
 """Reading pages: home, a post, archives and standalone pages."""
 
-from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from sqlalchemy import select
 
 from ..comments import services as comment_services
 from ..extensions import db
 from ..models import Category, PostKind, Tag, User
+from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
-
 
 MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
@@ -26,6 +34,9 @@ def render_list(query, template: str = "posts/list.html", **context):
 
 @bp.get("/")
 def index():
+    if "p" in request.args or "page_id" in request.args:  # an old WordPress link: /?p=ID
+        if target := wordpress_redirects.old_link_target(request.args):
+            return redirect(target, 301)
     return render_list(services.visible_posts(), template="posts/index.html")
 
 
@@ -74,7 +85,9 @@ def tag(slug: str):
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
     return render_list(
-        services.by_author(found), heading=f"Posts by {found.name}", description=found.bio_html,
+        services.by_author(found),
+        heading=f"Posts by {found.name}",
+        description=found.bio_html,
     )
 
 

@@ -51,7 +51,9 @@ def test_article_reads_as_written(page, live_server, content):
     assert page.get_by_role("heading", level=1).inner_text() == (
         "Empathy in Action: Fostering Patient Trust"
     )
-    assert page.get_by_role("heading", level=2, name="Patient Trust is Pivotal to Quality Care").is_visible()
+    assert page.get_by_role(
+        "heading", level=2, name="Patient Trust is Pivotal to Quality Care"
+    ).is_visible()
     assert page.get_by_role("heading", level=3, name="Training for Empathetic Care").is_visible()
     page.get_by_role("navigation", name="Contents").get_by_role(
         "link", name="Cultivating a Culture of Empathy"

@@ -15,8 +15,13 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Post authors' "email me about new comments on my posts" (one-click unsubscribe turns it off).
+    # A plain ADD COLUMN (no batch table rebuild): rebuilding `users` on SQLite would drop
+    # a table other rows reference, which foreign keys refuse once the blog holds data.
+    op.add_column(
+        'users', sa.Column('notify_comments', sa.Boolean(), nullable=False, server_default=sa.true())
+    )
 
 
 def downgrade():
-    pass
+    op.drop_column('users', 'notify_comments')

@@ -15,8 +15,13 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The WordPress post_name, so old permalinks find a post whose slug had to change.
+    with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('wp_slug', sa.String(length=200), nullable=True))
+        batch_op.create_index(batch_op.f('ix_posts_wp_slug'), ['wp_slug'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_posts_wp_slug'))
+        batch_op.drop_column('wp_slug')

@@ -1,0 +1,115 @@
+"""Admin: categories. Add, rename and delete them (posts in a deleted one keep no category)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..extensions import db
+from ..markup import slugify
+from ..models import Category, Post
+from ..permissions import admin_required
+from . import bp
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Give the category a name."), Length(max=80)]
+    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=1000)])
+    submit = SubmitField("Add category")
+
+
+class RenameForm(FlaskForm):
+    name = StringField(
+        "New name", validators=[DataRequired("Give the category a name."), Length(max=80)]
+    )
+    submit = SubmitField("Rename")
+
+
+@bp.get("/categories")
+@admin_required
+def categories():
+    return _page(CategoryForm())
+
+
+@bp.post("/categories")
+@admin_required
+def add_category():
+    form = CategoryForm()
+    if not form.validate():
+        return _page(form, status=400)
+    category, problem = create_category(form.name.data, form.description.data or "")
+    if problem:
+        form.name.errors.append(problem)
+        return _page(form, status=400)
+    flash(f"Category “{category.name}” added.")
+    return redirect(url_for("admin.categories"))
+
+
+@bp.post("/categories/<int:category_id>/rename")
+@admin_required
+def rename_category(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    form = RenameForm(prefix=f"c{category_id}")
+    if not form.validate():
+        return _page(CategoryForm(formdata=None), renaming=(category_id, form), status=400)
+    old = category.name
+    category.name = " ".join(form.name.data.split())
+    db.session.commit()
+    flash(f"“{old}” is now “{category.name}”; its address stays the same.")
+    return redirect(url_for("admin.categories"))
+
+
+@bp.post("/categories/<int:category_id>/delete")
+@admin_required
+def delete_category(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    if not FlaskForm().validate():
+        abort(400)
+    name = category.name
+    db.session.delete(category)
+    db.session.commit()
+    flash(f"Category “{name}” deleted; its posts now have no category.")
+    return redirect(url_for("admin.categories"))
+
+
+def create_category(name: str, description: str = "") -> tuple[Category | None, str]:
+    """A new category, or the reason it can't be made (its address is taken)."""
+    name = " ".join(name.split())
+    slug = slugify(name)
+    if not slug:
+        return None, "Use at least one letter or digit in the name."
+    if db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        return None, "A category with this name already exists."
+    category = Category(name=name, slug=slug, description=description.strip())
+    db.session.add(category)
+    db.session.commit()
+    return category, ""
+
+
+def categories_with_counts() -> list[tuple[Category, int]]:
+    """Every category with how many posts it holds, in one query."""
+    counts = select(Post.category_id, func.count().label("n")).group_by(Post.category_id).subquery()
+    rows = db.session.execute(
+        select(Category, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.category_id == Category.id)
+        .order_by(Category.name)
+    )
+    return [(category, n) for category, n in rows]
+
+
+def _page(form: CategoryForm, renaming=None, status: int = 200):
+    rows = []
+    for category, count in categories_with_counts():
+        if renaming and renaming[0] == category.id:
+            rename = renaming[1]
+        else:
+            rename = RenameForm(
+                prefix=f"c{category.id}", formdata=None, data={"name": category.name}
+            )
+        rows.append((category, count, rename))
+    return render_template("admin/categories.html", form=form, rows=rows), status

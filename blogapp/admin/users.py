@@ -1,0 +1,77 @@
+"""Admin: people. Search users, change roles, suspend and reinstate."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth import services
+from ..auth.forms import ButtonForm
+from ..extensions import db
+from ..models import Role, User
+from ..permissions import admin_required
+from . import bp
+
+USERS_PER_PAGE = 25
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    query = request.args.get("q", "")[:100]
+    page = db.paginate(services.search_users(query), per_page=USERS_PER_PAGE, error_out=False)
+    return render_template(
+        "admin/users.html", page=page, query=query, roles=list(Role), form=ButtonForm()
+    )
+
+
+def _back():
+    return redirect(url_for("admin.users", q=request.form.get("q") or None))
+
+
+def _target(user_id: int) -> User:
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    return db.get_or_404(User, user_id)
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_required
+def change_role(user_id: int):
+    user = _target(user_id)
+    role = request.form.get("role", "")
+    if role not in {r.value for r in Role}:
+        abort(400, "Choose member, author or admin.")
+    try:
+        services.change_role(user, role)
+    except services.RoleError as error:
+        flash(str(error), "error")
+        return _back()
+    flash(f"{user.username} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
+    return _back()
+
+
+@bp.post("/users/<int:user_id>/suspend")
+@admin_required
+def suspend(user_id: int):
+    user = _target(user_id)
+    if user.id == current_user.id:
+        flash("You can't suspend yourself.", "error")
+        return _back()
+    try:
+        services.set_suspended(user, True)
+    except services.RoleError as error:
+        flash(str(error), "error")
+        return _back()
+    flash(f"{user.username} is suspended and signed out everywhere.")
+    return _back()
+
+
+@bp.post("/users/<int:user_id>/reinstate")
+@admin_required
+def reinstate(user_id: int):
+    user = _target(user_id)
+    services.set_suspended(user, False)
+    flash(f"{user.username} is reinstated.")
+    return _back()

@@ -1,0 +1,110 @@
+"""The member's own account: profile, email, password, download my data, delete."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..permissions import member_required
+from . import mails, services
+from .forms import (
+    ButtonForm,
+    DeleteAccountForm,
+    EmailChangeForm,
+    PasswordChangeForm,
+    ProfileForm,
+)
+from .views import MAIL_FAILED
+
+bp = Blueprint("account", __name__)
+
+
+def _status(form) -> int:
+    return 400 if request.method == "POST" else 200
+
+
+@bp.route("", methods=["GET", "POST"])
+@member_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_profile(current_user, form.display_name.data, form.bio.data)
+        flash("Your profile was saved.")
+        return redirect(url_for("account.profile"))
+    return render_template("account/profile.html", form=form, resend=ButtonForm()), _status(form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@member_required
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("That isn't your current password.")
+            return render_template("account/password.html", form=form), 400
+        user = current_user._get_current_object()
+        services.set_new_password(user, form.password.data)
+        # Every other session (and remember-me cookie) just ended; this one continues, renewed.
+        session.clear()
+        login_user(user)
+        mails.send_password_changed(user)
+        flash("Your password was changed. You were signed out everywhere else.")
+        return redirect(url_for("account.profile"))
+    return render_template("account/password.html", form=form), _status(form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@member_required
+def email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("That isn't your current password.")
+            return render_template("account/email.html", form=form), 400
+        if form.email.data.lower() == current_user.email_key:
+            form.email.errors.append("That is already your email address.")
+            return render_template("account/email.html", form=form), 400
+        if mails.send_email_change(current_user, form.email.data):
+            flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
+            return redirect(url_for("account.profile"))
+        flash(MAIL_FAILED, "error")
+        return render_template("account/email.html", form=form), 503
+    return render_template("account/email.html", form=form), _status(form)
+
+
+@bp.get("/export")
+@member_required
+def export():
+    data = json.dumps(services.export_data(current_user), indent=2, ensure_ascii=False)
+    filename = f"{current_user.username}-data.json"
+    return Response(
+        data,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@member_required
+def delete():
+    form = DeleteAccountForm()
+    problem = services.deletion_problem(current_user)
+    if problem or not form.validate_on_submit():
+        if problem:
+            flash(problem, "error")
+        status = 409 if problem and request.method == "POST" else _status(form)
+        return render_template("account/delete.html", form=form, problem=problem), status
+    if not current_user.check_password(form.current.data):
+        form.current.errors.append("That isn't your password.")
+        return render_template("account/delete.html", form=form, problem=None), 400
+    user = current_user._get_current_object()
+    logout_user()
+    session.clear()
+    services.delete_account(user)
+    flash("Your account was deleted. Your comments stay, shown as by a former member.")
+    return redirect(url_for("posts.index"))

@@ -1,0 +1,113 @@
+"""Comment forms: new comment or reply, edit, and the moderation queue's forms."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..auth.accounts import AccountError, normalize_email
+from . import moderation
+from .services import Draft
+
+BODY_MAX = 5000
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        "Comment",
+        validators=[
+            DataRequired("Write your comment."),
+            Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
+        ],
+    )
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[DataRequired("Give a name to show with your comment."), Length(max=80)],
+    )
+    email = StringField(
+        "Email",
+        filters=[_strip],
+        validators=[DataRequired("Give your email address; it is never shown."), Length(max=254)],
+    )
+    website = StringField(
+        "Website (optional)", filters=[_strip], validators=[Optional(), Length(max=300)]
+    )
+    # A field people never see; bots fill it in.
+    homepage = StringField("Leave this field empty", validators=[Optional()])
+    stamp = HiddenField()
+    parent_id = HiddenField()
+
+    @classmethod
+    def for_user(cls, user, **kwargs) -> CommentForm:
+        """Members give only the comment; guests also name, email and optional website."""
+        form = cls(**kwargs)
+        if not form.stamp.data:
+            form.stamp.data = moderation.form_stamp()
+        if user is not None and user.is_authenticated:
+            del form.name
+            del form.email
+            del form.website
+        return form
+
+    @property
+    def for_guest(self) -> bool:
+        return "email" in self._fields
+
+    def validate_name(self, field):
+        if not moderation.clean_name(field.data):
+            raise ValidationError("Give a name to show with your comment.")
+
+    def validate_email(self, field):
+        try:
+            field.data = normalize_email(field.data)
+        except AccountError:
+            raise ValidationError("Enter an email address like name@example.org.") from None
+
+    def validate_website(self, field):
+        parts = urlsplit(field.data)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError("Enter a web address starting with https:// (or leave it empty).")
+
+    def validate_parent_id(self, field):
+        if field.data and not field.data.isdigit():
+            raise ValidationError("That reply target is not valid.")
+
+    def to_draft(self) -> Draft:
+        return Draft(
+            body=self.body.data,
+            name=self.name.data if self.for_guest else "",
+            email=self.email.data if self.for_guest else "",
+            website=(self.website.data or "") if self.for_guest else "",
+            parent_id=int(self.parent_id.data) if self.parent_id.data else None,
+            honeypot=self.homepage.data or "",
+            stamp=self.stamp.data,
+        )
+
+
+class EditCommentForm(FlaskForm):
+    body = TextAreaField(
+        "Comment",
+        validators=[
+            DataRequired("Write your comment."),
+            Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A bare button (with its CSRF token) for actions that email links lead to."""
+
+
+class WordListForm(FlaskForm):
+    words = TextAreaField(
+        "Words and phrases to hold for review (one a line)",
+        validators=[Length(max=50_000)],
+    )

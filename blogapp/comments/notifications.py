@@ -1,0 +1,163 @@
+"""Emails about comments: to the post's author, to members replied to, and to followers.
+
+Every one carries a one-click unsubscribe link and the RFC 8058 List-Unsubscribe headers.
+Links that change something open a page with a button: only its POST acts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select
+
+from ..email import send_email
+from ..extensions import db
+from ..models import Comment, CommentStatus, Subscription, User
+from ..tokens import make_token, read_token
+
+log = logging.getLogger(__name__)
+MODERATE_MAX_AGE = 14 * 24 * 3600
+# What an unsubscribe link turns off.
+KINDS = {
+    "comments": "emails about new comments on your posts",
+    "replies": "emails about replies to your comments",
+    "follow": "emails about this discussion",
+}
+
+
+def moderation_token(comment: Comment, action: str, moderator: User) -> str:
+    return make_token("moderate", {"c": comment.id, "a": action, "u": moderator.id})
+
+
+def read_moderation_token(token: str) -> dict | None:
+    data = read_token("moderate", token, max_age=MODERATE_MAX_AGE)
+    return data if isinstance(data, dict) and {"c", "a", "u"} <= data.keys() else None
+
+
+def unsubscribe_token(user: User, kind: str, post_id: int | None = None) -> str:
+    return make_token("unsubscribe", {"u": user.id, "k": kind, "p": post_id})
+
+
+def read_unsubscribe_token(token: str) -> dict | None:
+    data = read_token("unsubscribe", token, max_age=None)
+    if not isinstance(data, dict) or data.get("k") not in KINDS:
+        return None
+    return data
+
+
+def unsubscribe(data: dict) -> User | None:
+    """Turn off what the token names; the user, or None when they no longer exist."""
+    user = db.session.get(User, data.get("u"))
+    if user is None:
+        return None
+    if data["k"] == "comments":
+        user.notify_comments = False
+    elif data["k"] == "replies":
+        user.notify_replies = False
+    else:
+        db.session.execute(
+            Subscription.__table__.delete().where(
+                Subscription.user_id == user.id, Subscription.post_id == data.get("p")
+            )
+        )
+    db.session.commit()
+    return user
+
+
+def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> bool:
+    link = url_for(
+        "comments.unsubscribe", token=unsubscribe_token(user, kind, post_id), _external=True
+    )
+    text += f"\n\nTo stop {KINDS[kind]}, open: {link}\n"
+    headers = {
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return send_email(user.email, subject, text, headers=headers)
+
+
+def _can_mail(user: User | None) -> bool:
+    return user is not None and bool(user.email) and not user.suspended
+
+
+def _permalink(comment: Comment) -> str:
+    return url_for("comments.permalink", comment_id=comment.id, _external=True)
+
+
+def _can_link() -> bool:
+    """Links in emails need the site's address: a request, or SERVER_NAME for commands."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return True
+    log.warning("comment emails skipped: no request and no SERVER_NAME to build links with")
+    return False
+
+
+def comment_added(comment: Comment) -> None:
+    """A new (not spam) comment: tell the post's author; if it is approved, the others too."""
+    if not _can_link():
+        return
+    author = comment.post.author
+    if _can_mail(author) and author.notify_comments and comment.user_id != author.id:
+        state = (
+            "is waiting for your approval"
+            if comment.status == CommentStatus.PENDING
+            else ("was published")
+        )
+        lines = [
+            f"{comment.author_name} commented on “{comment.post.title}”. The comment {state}.",
+            "",
+            comment.body_md,
+            "",
+            f"See it: {_permalink(comment)}" if comment.status == CommentStatus.APPROVED else "",
+        ]
+        if comment.held_reason:
+            lines.append(f"Held because: {comment.held_reason}")
+        for action, label in (
+            ("approve", "Approve"),
+            ("spam", "Mark as spam"),
+            ("delete", "Delete"),
+        ):
+            if action == "approve" and comment.status == CommentStatus.APPROVED:
+                continue
+            url = url_for(
+                "comments.moderate_link",
+                token=moderation_token(comment, action, author),
+                _external=True,
+            )
+            lines.append(f"{label}: {url}")
+        lines.append(f"Moderation queue: {url_for('admin.comments', _external=True)}")
+        _send(author, f"New comment on “{comment.post.title}”", "\n".join(lines), "comments")
+    if comment.status == CommentStatus.APPROVED:
+        comment_approved(comment)
+
+
+def comment_approved(comment: Comment) -> None:
+    """A comment became visible: the member replied to (if opted in) and the followers."""
+    if not _can_link():
+        return
+    mailed = {comment.user_id, None}
+    parent = comment.parent
+    if parent is not None and parent.user is not None and parent.user_id not in mailed:
+        replied_to = parent.user
+        if _can_mail(replied_to) and replied_to.notify_replies:
+            text = (
+                f"{comment.author_name} replied to your comment on “{comment.post.title}”:\n\n"
+                f"{comment.body_md}\n\nRead it: {_permalink(comment)}"
+            )
+            _send(replied_to, f"A reply to your comment on “{comment.post.title}”", text, "replies")
+            mailed.add(replied_to.id)
+    followers = db.session.scalars(
+        select(User)
+        .join(Subscription, Subscription.user_id == User.id)
+        .where(Subscription.post_id == comment.post_id)
+    ).all()
+    for follower in followers:
+        if follower.id in mailed or not _can_mail(follower):
+            continue
+        text = (
+            f"{comment.author_name} commented on “{comment.post.title}”, a discussion you "
+            f"follow:\n\n{comment.body_md}\n\nRead it: {_permalink(comment)}"
+        )
+        _send(follower, f"New comment on “{comment.post.title}”", text, "follow", comment.post_id)
+        mailed.add(follower.id)

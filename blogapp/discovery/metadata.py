@@ -1,0 +1,74 @@
+"""What a page tells search engines and link previews: canonical URL, robots, JSON-LD."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request, url_for
+from markupsafe import Markup
+
+from ..models import Post
+from .sitemap import is_private
+
+
+def canonical_url() -> str:
+    """This page's URL without query noise; a list's page number is kept past page 1."""
+    url = request.base_url
+    page = request.args.get("page", 1, type=int)
+    if request.endpoint != "discovery.search" and page > 1:
+        url += f"?page={page}"
+    return url
+
+
+def noindex() -> bool:
+    """Search results and private pages (account, auth, admin, authoring) stay out of indexes."""
+    return request.endpoint == "discovery.search" or is_private(request.path)
+
+
+def cover_url(post: Post) -> str | None:
+    if not post.cover_image:
+        return None
+    return url_for("posts.upload", name=post.cover_image, _external=True)
+
+
+def post_jsonld(post: Post) -> Markup:
+    """schema.org BlogPosting for a post, safe inside <script type="application/ld+json">."""
+    url = url_for("posts.detail", slug=post.slug, _external=True)
+    author = {
+        "@type": "Person",
+        "name": post.author.name,
+        "url": url_for("posts.author", username=post.author.username, _external=True),
+    }
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title[:110],
+        "description": post.summary,
+        "url": url,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "datePublished": post.published_at.isoformat() if post.published_at else None,
+        "dateModified": max(post.updated_at, post.published_at or post.updated_at).isoformat(),
+        "author": author,
+        "publisher": {
+            "@type": "Organization",
+            "name": current_app.config["BLOG_TITLE"],
+            "url": url_for("posts.index", _external=True),
+        },
+        "wordCount": post.word_count,
+    }
+    if post.category is not None:
+        data["articleSection"] = post.category.name
+    if post.tags:
+        data["keywords"] = [tag.name for tag in post.tags]
+    image = cover_url(post)
+    if image:
+        data["image"] = image
+    # schema.org puts medical review on the page (WebPage), which the post is the main entity of.
+    if post.reviewed_by:
+        data["mainEntityOfPage"]["reviewedBy"] = {"@type": "Person", "name": post.reviewed_by}
+    if post.reviewed_on:
+        data["mainEntityOfPage"]["lastReviewed"] = post.reviewed_on.isoformat()
+    text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
+    # "</script>" or "<!--" in a title must not end the block: escape <, > and & as JSON does.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # nosec B704 - json.dumps output with <, > and & escaped above

@@ -1,0 +1,60 @@
+"""Role checks for views: one decorator, used on every route that needs more than a reader.
+
+    @bp.post("/posts/new")
+    @author_required
+    def create(): ...
+
+Anonymous visitors are sent to sign in (GET) or refused with 401 (other methods); signed-in
+people without the role, or suspended, get 403. Checks run on the server for every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, request
+from flask_login import current_user
+
+from .extensions import login_manager
+from .models import Role
+
+# Higher numbers can do everything lower ones can.
+RANK = {Role.MEMBER: 1, Role.AUTHOR: 2, Role.ADMIN: 3}
+
+
+def has_role(user, role: str) -> bool:
+    """True when user is signed in, not suspended, and holds role or a higher one."""
+    if user is None or not user.is_authenticated or user.suspended:
+        return False
+    return RANK.get(Role(user.role), 0) >= RANK[Role(role)]
+
+
+def role_required(role: str, *, confirmed: bool = False) -> Callable:
+    """Decorator: the view runs only for signed-in users with `role` (or higher).
+
+    confirmed=True also requires a confirmed email address.
+    """
+    Role(role)  # fail at import time on a typo, not at request time
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if request.method in ("GET", "HEAD"):
+                    return login_manager.unauthorized()
+                abort(401)
+            if not has_role(current_user, role):
+                abort(403)
+            if confirmed and not current_user.is_confirmed:
+                abort(403, "Confirm your email address first.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+member_required = role_required(Role.MEMBER)
+author_required = role_required(Role.AUTHOR)
+admin_required = role_required(Role.ADMIN)

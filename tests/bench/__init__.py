@@ -1,0 +1,1 @@
+"""The benchmark: `.venv/bin/python tests/bench/run.py` (not part of the pytest run)."""

@@ -1,0 +1,156 @@
+"""An author in Chromium: write, preview, schedule, publish, edit and delete a post."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
+
+from tests.builders import PASSWORD, make_category, make_user
+
+BODY = """Shift work asks a lot of people.
+
+## Sleep first
+
+Protect the hours after a night shift:
+
+- blackout curtains
+- a fixed wind-down routine
+- [the co-op's guide](https://example.org/sleep)
+
+## A week of shifts
+
+| Day | Shift |
+|:----|------:|
+| Mon | Night |
+| Tue | Off |
+
+## Code for the rota script
+
+```python
+print("rota")
+```
+"""
+
+
+@pytest.fixture
+def author(app):
+    with app.app_context():
+        make_category("Advice")
+        user = make_user(role="author", username="writer")
+        return user.username
+
+
+@pytest.fixture
+def cover(tmp_path):
+    path = tmp_path / "cover.jpg"
+    Image.new("RGB", (1800, 900), "teal").save(path, "JPEG")
+    return path
+
+
+def axe_violations(page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
+
+
+def sign_in(page, base, username):
+    page.goto(base + "/auth/login?next=/dashboard")
+    page.get_by_label("Email or username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_an_author_writes_previews_schedules_publishes_edits_and_deletes(
+    page, live_server, author, cover
+):
+    sign_in(page, live_server, author)
+    page.goto(live_server + "/posts/new")
+    assert axe_violations(page) == []
+
+    page.get_by_role("textbox", name="Title").fill("Sleeping after night shifts")
+    page.get_by_role("textbox", name="Body").fill(BODY)
+    page.get_by_label("Category").select_option(label="Advice")
+    page.get_by_label("Tags").fill("Sleep, Night shifts")
+    page.get_by_label("Cover image", exact=True).set_input_files(str(cover))
+    page.get_by_label("Cover image description (alt text)").fill("A dark, quiet bedroom")
+
+    # The live preview (static/js/preview.js) follows the typing.
+    live = page.get_by_role("complementary", name="Live preview")
+    live.get_by_role("heading", name="Sleep first").wait_for()
+
+    # Preview without saving: the article as readers will see it, the form still filled in.
+    page.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("region", name="Preview — not saved yet")
+    assert preview.get_by_role("heading", level=1, name="Sleeping after night shifts").is_visible()
+    assert preview.get_by_role("heading", level=2, name="A week of shifts").is_visible()
+    assert preview.get_by_role("link", name="the co-op's guide").is_visible()
+    assert preview.locator("table td.align-right").first.inner_text() == "Night"
+    assert preview.locator("pre code.language-python").inner_text().strip() == 'print("rota")'
+    assert preview.locator("img.cover").get_attribute("srcset").count("w,") == 2
+    assert page.get_by_role("textbox", name="Title").input_value() == "Sleeping after night shifts"
+    assert page.get_by_text("A cover image is attached.").is_visible()
+
+    # Schedule it for tomorrow, in the site's time zone.
+    tomorrow = datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)
+    page.get_by_label("Publish date and time").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Schedule").click()
+    assert page.get_by_text("Post scheduled for").is_visible()
+    page.goto(live_server + "/")
+    assert page.get_by_role("link", name="Sleeping after night shifts").count() == 0
+
+    # Publish now.
+    page.goto(live_server + "/dashboard")
+    assert "Scheduled" in page.get_by_role("row", name="Sleeping after night shifts").inner_text()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Edit “Sleeping after night shifts”").click()
+    page.get_by_role("button", name="Publish").click()
+    assert page.get_by_text("Post published.").is_visible()
+
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Sleeping after night shifts").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Sleeping after night shifts"
+    assert page.get_by_role("navigation", name="Contents").is_visible()
+    assert page.get_by_role("img", name="A dark, quiet bedroom").is_visible()
+    page.goto(live_server + "/category/advice")
+    assert page.get_by_role("link", name="Sleeping after night shifts").is_visible()
+
+    # Edit it.
+    page.goto(live_server + "/dashboard")
+    page.get_by_role("link", name="Edit “Sleeping after night shifts”").click()
+    page.get_by_role("textbox", name="Title").fill("Sleeping well after night shifts")
+    page.get_by_role("button", name="Update").click()
+    assert page.get_by_text("Post published.").is_visible()
+    page.get_by_role("link", name="View post").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Sleeping well after night shifts"
+
+    # Delete it, with a confirmation step.
+    page.goto(live_server + "/dashboard")
+    page.get_by_role("link", name="Delete “Sleeping well after night shifts”").click()
+    assert (
+        page.get_by_role("heading", level=1).inner_text()
+        == "Delete “Sleeping well after night shifts”?"
+    )
+    page.get_by_role("button", name="Delete post").click()
+    assert page.get_by_text("was deleted").is_visible()
+    response = page.goto(live_server + "/posts/sleeping-after-night-shifts")
+    assert response.status == 404
+    page.problems.clear()  # the console's note about the 404 we asked for
+
+
+def test_a_refused_upload_keeps_what_was_typed(page, live_server, author, tmp_path):
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"<html><script>alert(1)</script></html>")
+    sign_in(page, live_server, author)
+    page.goto(live_server + "/posts/new")
+    page.get_by_role("textbox", name="Title").fill("Kept title")
+    page.get_by_role("textbox", name="Body").fill("Kept body text")
+    page.get_by_label("Cover image", exact=True).set_input_files(str(fake))
+    page.get_by_label("Cover image description (alt text)").fill("Alt")
+    page.get_by_role("button", name="Save draft").click()
+    assert page.get_by_text("not an image we accept").is_visible()
+    assert page.get_by_role("textbox", name="Title").input_value() == "Kept title"
+    assert page.get_by_role("textbox", name="Body").input_value() == "Kept body text"
+    page.problems.clear()  # the 400 status shows as a console note

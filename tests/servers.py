@@ -1,0 +1,267 @@
+"""Real servers for system tests: a threaded server, gunicorn, a throwaway PostgreSQL cluster.
+
+Used by the outage, concurrency and two-server tests. Everything here binds free local
+ports and cleans up after itself; nothing touches the shared PostgreSQL cluster's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess  # nosec B404 - starts test servers with fixed argument lists
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests import helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CSRF_META_OR_INPUT = re.compile(r'name="csrf[_-]token"[^>]*(?:value|content)="([^"]+)"')
+
+
+def missing(what: str) -> None:
+    """Fail in CI (nothing may skip there), skip elsewhere, saying what is missing."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {what}")
+    pytest.skip(what)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def threaded_server(app: Flask) -> Iterator[str]:
+    """The app on a free port, served by werkzeug in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def wait_until_up(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            requests.get(url + "/healthz", timeout=5)
+            return
+        except requests.RequestException:  # not listening yet, or still booting workers
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: dict[str, str], workers: int = 4, threads: int = 1, app: str = "wsgi:app"
+) -> Iterator[str]:
+    """`gunicorn wsgi:app` with the given environment, on a free port; yields its base URL.
+
+    app may name the factory with literal settings instead, for example
+    "blogapp:create_app({'COMMENT_MIN_SECONDS': 0})".
+    """
+    binary = Path(sys.executable).parent / "gunicorn"
+    if not binary.exists():
+        missing("gunicorn is not installed in the virtualenv")
+    port = free_port()
+    full_env = {**os.environ, "BLOG_ENV": "production", **env}
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
+        [
+            str(binary),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            app,
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process=process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+        log.close()
+        if "Traceback" in output:
+            print(output[-5000:])  # shown by pytest when the test fails
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a gunicorn-served app: the test secret, no rate limit unless asked."""
+    return {
+        "SECRET_KEY": helpers.SECRET,
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "false",
+        "PAGE_CACHE_ENABLED": "false",
+        **extra,
+    }
+
+
+class Browser:
+    """A requests session that signs in and posts forms with CSRF tokens, like a person."""
+
+    def __init__(self, base_url: str):
+        self.base = base_url
+        self.http = requests.Session()
+        self.http.trust_env = False  # never a proxy from the environment
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("allow_redirects", False)
+        return self.http.get(self.base + path, **kwargs)
+
+    def token(self, path: str = "/auth/login") -> str:
+        page = self.get(path)
+        match = CSRF_META_OR_INPUT.search(page.text)
+        assert match, f"no CSRF token on {path} ({page.status_code})"
+        return match.group(1)
+
+    def post(self, path: str, data: dict, token: str | None = None, **kwargs):
+        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("allow_redirects", False)
+        data = {"csrf_token": token or self.token(), **data}
+        return self.http.post(self.base + path, data=data, **kwargs)
+
+    def login(self, login: str, password: str | None = None) -> requests.Response:
+        from tests.builders import PASSWORD
+
+        response = self.post("/auth/login", {"login": login, "password": password or PASSWORD})
+        assert response.status_code == 302, f"sign-in failed: {response.status_code}"
+        return response
+
+
+# --- A PostgreSQL cluster of the test's own -------------------------------------------
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster in a temporary folder, run as the postgres user."""
+
+    def __init__(self):
+        bindir = postgres_bin()
+        if bindir is None or shutil.which("runuser") is None or os.geteuid() != 0:
+            missing("a throwaway PostgreSQL cluster needs initdb, runuser and root")
+        self.bin = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="blog-pg-"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/blog"
+
+    def _as_postgres(self, *args: str, timeout: float = 120) -> None:
+        subprocess.run(  # nosec B603 - fixed argument list, no shell
+            ["runuser", "-u", "postgres", "--", *args],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def create(self) -> None:
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        self.start()
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE blog")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_postgres_database(prefix: str = "blogsys") -> Iterator[str]:
+    """A migrated database of its own on the shared test server, dropped afterwards."""
+    from flask_migrate import upgrade
+
+    from blogapp import create_app
+    from blogapp.extensions import db
+    from tests.conftest import PG_URL, _pg_reachable
+
+    if problem := _pg_reachable():
+        missing(f"PostgreSQL not reachable at TEST_DATABASE_URL ({problem})")
+    name = f"{prefix}_{os.urandom(5).hex()}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        app = create_app(helpers.test_config(url))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

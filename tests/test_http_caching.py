@@ -1,0 +1,135 @@
+"""HTTP caching: ETag/Last-Modified with 304 on pages and feeds; fingerprinted static files."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from tests.builders import make_post, make_user
+from tests.test_cache import enable_cache
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Made:
+    def __init__(self, post):
+        self.id, self.slug = post.id, post.slug
+
+
+@pytest.fixture
+def post(app):
+    # No app context is kept open: requests must each get their own `g`, as in production.
+    with app.app_context():
+        return Made(make_post(title="Conditional requests for nurses"))
+
+
+@pytest.mark.parametrize("path", ["/", "/feed.xml"])
+def test_unchanged_page_answers_304(client, post, path):
+    first = client.get(path)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert "no-cache" in first.headers["Cache-Control"]  # browsers revalidate: never stale
+
+
+def test_post_page_answers_304_to_the_same_visitor(client, post):
+    first = client.get(f"/posts/{post.slug}")
+    again = client.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_changed_page_answers_200_with_the_new_content(client, post, app):
+    from blogapp.extensions import db
+    from blogapp.models import Post
+
+    etag = client.get("/").headers["ETag"]
+    with app.app_context():
+        db.session.get(Post, post.id).title = "Retitled for the new policy"
+        db.session.commit()
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert "Retitled for the new policy" in again.text
+    assert again.headers["ETag"] != etag
+
+
+def test_page_with_a_form_has_a_different_etag_per_visitor(app, post):
+    one, two = app.test_client(), app.test_client()
+    first = one.get(f"/posts/{post.slug}")
+    assert TOKEN.search(first.text), "the post page carries the comment form"
+    second = two.get(f"/posts/{post.slug}")
+    assert first.headers["ETag"] != second.headers["ETag"]
+    assert "private" in first.headers["Cache-Control"]  # shared caches must not keep it
+    # One visitor's tag never matches another's page.
+    crossed = two.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]})
+    assert crossed.status_code == 200
+
+
+def test_cached_pages_send_last_modified_and_honour_if_modified_since(app, client, post, tmp_path):
+    enable_cache(app, tmp_path)
+    first = client.get("/")
+    assert first.headers["X-Page-Cache"] == "miss"
+    stamp = first.headers["Last-Modified"]
+    again = client.get("/", headers={"If-Modified-Since": stamp})
+    assert again.status_code == 304
+    assert again.headers["X-Page-Cache"] == "hit"
+    by_tag = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert by_tag.status_code == 304
+
+
+def test_cached_feed_answers_304(app, client, post, tmp_path):
+    enable_cache(app, tmp_path)
+    first = client.get("/feed.xml")
+    second = client.get("/feed.xml", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 304
+    assert second.headers["X-Page-Cache"] == "hit"
+
+
+def test_signed_in_pages_are_private(app, client, auth):
+    with app.app_context():
+        make_user(username="kofi")
+    auth.login("kofi")
+    page = client.get("/")
+    assert "private" in page.headers["Cache-Control"]
+
+
+def static_urls(html: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+
+
+def test_static_urls_are_fingerprinted_and_immutable(client, post):
+    urls = static_urls(client.get("/").text)
+    stylesheet = next(url for url in urls if "site.css" in url)
+    assert re.search(r"\?v=[0-9a-f]{8,}$", stylesheet)
+    response = client.get(stylesheet)
+    assert response.status_code == 200
+    control = response.headers["Cache-Control"]
+    assert "max-age=31536000" in control
+    assert "immutable" in control
+    assert "public" in control
+    assert "no-cache" not in control
+
+
+@pytest.mark.parametrize("query", ["", "?v=0000000000"])
+def test_static_without_the_current_fingerprint_is_revalidated(client, query):
+    response = client.get("/static/css/site.css" + query)
+    assert response.status_code == 200
+    assert "immutable" not in response.headers.get("Cache-Control", "")
+
+
+def test_fingerprint_follows_the_file_content(app, tmp_path):
+    from flask import url_for
+
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "x.css").write_text("a{}")
+    app.static_folder = str(static)
+    with app.test_request_context():
+        before = url_for("static", filename="x.css")
+        (static / "x.css").write_text("a{color:red}")
+        os.utime(static / "x.css", (1, 1))
+        after = url_for("static", filename="x.css")
+    assert before != after

@@ -1,0 +1,411 @@
+"""Who may do what: every route × every role × every method, from one table; IDOR probes.
+
+The table below says, for each (endpoint, method), which roles get past the permission
+check. A route missing from it fails test_every_route_is_in_the_table, so a new route
+can't slip in without its expectation being written down here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+from sqlalchemy import select
+
+from blogapp import create_app
+from blogapp.extensions import db
+from blogapp.markup import render_comment
+from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, User, utcnow
+from tests import helpers
+from tests.builders import make_category, make_post, make_user
+
+ROLES = ("anonymous", "unconfirmed", "member", "author", "other_author", "admin", "suspended")
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = frozenset({"unconfirmed", "member", "author", "other_author", "admin"})
+AUTHORS = frozenset({"author", "other_author", "admin"})
+OWNER = frozenset({"author", "admin"})  # "author" owns the post under test
+COMMENTER = frozenset({"member"})  # "member" wrote the comment under test
+COMMENT_DELETERS = frozenset({"member", "author", "admin"})  # its writer, the post's, admin
+ADMIN = frozenset({"admin"})
+# Links from emails and other token routes: anyone may open them; a made-up token gets a
+# "not valid" page (404/400/410), never a sign-in wall, never a 500.
+OPEN = "open"
+
+EXPECTED: dict[tuple[str, str], frozenset | str] = {
+    ("posts.index", "GET"): EVERYONE,
+    ("posts.detail", "GET"): EVERYONE,
+    ("posts.page", "GET"): EVERYONE,
+    ("posts.category", "GET"): EVERYONE,
+    ("posts.tag", "GET"): EVERYONE,
+    ("posts.author", "GET"): EVERYONE,
+    ("posts.archive", "GET"): EVERYONE,
+    ("posts.upload", "GET"): EVERYONE,
+    ("static", "GET"): EVERYONE,
+    ("health.healthz", "GET"): EVERYONE,
+    ("discovery.feed", "GET"): EVERYONE,
+    ("discovery.category_feed", "GET"): EVERYONE,
+    ("discovery.comments_feed", "GET"): EVERYONE,
+    ("discovery.robots_txt", "GET"): EVERYONE,
+    ("discovery.sitemap_xml", "GET"): EVERYONE,
+    ("discovery.search", "GET"): EVERYONE,
+    ("wordpress.dated_permalink", "GET"): OPEN,
+    ("comments.permalink", "GET"): EVERYONE,
+    ("comments.reply", "GET"): EVERYONE,
+    # Guests comment too (a suspended member's session is over: they are a guest now).
+    ("comments.create", "POST"): EVERYONE,
+    ("comments.edit", "GET"): COMMENTER,
+    ("comments.edit", "POST"): COMMENTER,
+    ("comments.delete", "POST"): COMMENT_DELETERS,
+    ("comments.follow", "POST"): SIGNED_IN,
+    ("comments.moderate_link", "GET"): OPEN,
+    ("comments.moderate_link", "POST"): OPEN,
+    ("comments.unsubscribe", "GET"): OPEN,
+    ("comments.unsubscribe", "POST"): OPEN,
+    ("auth.login", "GET"): OPEN,
+    ("auth.login", "POST"): OPEN,
+    ("auth.logout", "POST"): OPEN,
+    ("auth.register", "GET"): OPEN,
+    ("auth.register", "POST"): OPEN,
+    ("auth.confirm", "GET"): OPEN,
+    ("auth.confirm", "POST"): OPEN,
+    ("auth.resend_confirmation", "GET"): SIGNED_IN,
+    ("auth.resend_confirmation", "POST"): SIGNED_IN,
+    ("auth.reset_request", "GET"): OPEN,
+    ("auth.reset_request", "POST"): OPEN,
+    ("auth.reset", "GET"): OPEN,
+    ("auth.reset", "POST"): OPEN,
+    ("account.profile", "GET"): SIGNED_IN,
+    ("account.profile", "POST"): SIGNED_IN,
+    ("account.password", "GET"): SIGNED_IN,
+    ("account.password", "POST"): SIGNED_IN,
+    ("account.email", "GET"): SIGNED_IN,
+    ("account.email", "POST"): SIGNED_IN,
+    ("account.export", "GET"): SIGNED_IN,
+    ("account.delete", "GET"): SIGNED_IN,
+    ("account.delete", "POST"): SIGNED_IN,
+    ("posts.dashboard", "GET"): AUTHORS,
+    ("posts.new", "GET"): AUTHORS,
+    ("posts.new", "POST"): AUTHORS,
+    ("posts.live_preview", "POST"): AUTHORS,
+    ("posts.edit", "GET"): OWNER,
+    ("posts.edit", "POST"): OWNER,
+    ("posts.confirm_delete", "GET"): OWNER,
+    ("posts.delete", "POST"): OWNER,
+    ("posts.unpublish", "POST"): OWNER,
+    # Authors moderate their own posts' comments in the queue; admins all.
+    ("admin.comments", "GET"): AUTHORS,
+    ("admin.comments", "POST"): AUTHORS,
+    ("admin.moderation_words", "POST"): ADMIN,
+    ("admin.users", "GET"): ADMIN,
+    ("admin.change_role", "POST"): ADMIN,
+    ("admin.suspend", "POST"): ADMIN,
+    ("admin.reinstate", "POST"): ADMIN,
+    ("admin.categories", "GET"): ADMIN,
+    ("admin.add_category", "POST"): ADMIN,
+    ("admin.rename_category", "POST"): ADMIN,
+    ("admin.delete_category", "POST"): ADMIN,
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    app = create_app(helpers.test_config("sqlite://"))
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_is_in_the_table():
+    routes = app_routes()
+    missing = sorted(routes - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - routes)
+    assert not missing, f"routes with no permission expectation: {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+
+
+# --- The world every probe runs in -------------------------------------------------------
+
+
+def add_comment(post: Post, user: User, body: str) -> Comment:
+    comment = Comment(
+        post_id=post.id,
+        user_id=user.id,
+        body_md=body,
+        body_html=render_comment(body),
+        status=CommentStatus.APPROVED,
+        created_at=utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = comment.id
+    post.comment_count = (post.comment_count or 0) + 1
+    db.session.commit()
+    return comment
+
+
+def build_world(app) -> dict:
+    """One of each role, a post by "author", a comment by "member", and what routes need."""
+    with app.app_context():
+        users = {
+            "unconfirmed": make_user("unconfirmed", confirmed=False),
+            "member": make_user("member"),
+            "author": make_user("author", role="author"),
+            "other_author": make_user("other_author", role="author"),
+            "admin": make_user("admin", role="admin"),
+            "suspended": make_user("suspended", role="author"),
+            "target": make_user("target"),
+        }
+        category = make_category("News")
+        post = make_post(users["author"], title="Owned post", tags=["Care"], category=category)
+        others = make_post(users["other_author"], title="Other author's post")
+        draft = make_post(users["author"], title="Owned draft", status=PostStatus.DRAFT)
+        page = make_post(users["admin"], title="About", kind=PostKind.PAGE)
+        comment = add_comment(post, users["member"], "A member's comment")
+        on_others = add_comment(others, users["member"], "On the other author's post")
+        by_other_member = add_comment(post, users["target"], "Somebody else's comment")
+        ids = {name: user.id for name, user in users.items()}
+        world = {
+            "users": ids,
+            "post": post.slug,
+            "post_id": post.id,
+            "others_post": others.slug,
+            "draft": draft.slug,
+            "page": page.slug,
+            "category": category.slug,
+            "category_id": category.id,
+            "comment": comment.id,
+            "comment_on_others": on_others.id,
+            "comment_by_other_member": by_other_member.id,
+            "published": post.published_at,
+        }
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    (upload_dir / "probe.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    return world
+
+
+def url_values(world: dict, rule) -> dict:
+    """A value for each part of the rule, pointing at the objects under test."""
+    by_name = {
+        "slug": world["post"],
+        "username": "author",
+        "year": world["published"].year,
+        "month": world["published"].month,
+        "day": world["published"].day,
+        "name": "probe.png",
+        "filename": "css/site.css",
+        "comment_id": world["comment"],
+        "category_id": world["category_id"],
+        "user_id": world["users"]["target"],
+        "token": "not-a-real-token",
+    }
+    values = {arg: by_name[arg] for arg in rule.arguments}
+    if rule.endpoint == "posts.page":
+        values["slug"] = world["page"]
+    if rule.endpoint in ("posts.category", "discovery.category_feed"):
+        values["slug"] = world["category"]
+    if rule.endpoint == "posts.tag":
+        values["slug"] = "care"
+    return values
+
+
+def signed_in_client(app, role: str, world: dict | None = None):
+    """A client signed in as role: through the sign-in form, or (fast) with its session."""
+    client = app.test_client()
+    if role == "anonymous":
+        return client
+    if world is None:
+        response = helpers.AuthActions(client).login(role)
+        assert response.status_code == 302, f"{role} could not sign in"
+    else:
+        # The session Flask-Login writes at sign-in ("id:session_version"), minus the slow
+        # password check: the matrix is about what a signed-in person may do.
+        with client.session_transaction() as session:
+            session["_user_id"] = f"{world['users'][role]}:1"
+            session["_fresh"] = True
+    if role == "suspended":
+        # Suspended after signing in: the old session must stop working at once.
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.username == "suspended"))
+            user.suspended = True
+            db.session.commit()
+    return client
+
+
+def form_token(client, world) -> str:
+    """A CSRF token for this client's session, from a page with a form on it."""
+    for path in (f"/posts/{world['post']}", "/auth/login", "/auth/register"):
+        page = client.get(path)
+        match = helpers.CSRF_INPUT.search(page.get_data(as_text=True))
+        if match:
+            return match.group(1)
+    raise AssertionError("no page with a CSRF token")
+
+
+def describe(response) -> str:
+    """The page's title or where it redirects: enough to tell what happened."""
+    if "Location" in response.headers:
+        return "-> " + response.headers["Location"]
+    if response.mimetype != "text/html":
+        return response.mimetype
+    match = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+    return match.group(1).strip() if match else ""
+
+
+def refused(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    location = response.headers.get("Location", "")
+    return response.status_code in (301, 302, 303) and urlsplit(location).path == "/auth/login"
+
+
+def probe(app, world, role, endpoint, method):
+    rules = app.url_map.iter_rules()
+    rule = next(r for r in rules if r.endpoint == endpoint and method in r.methods)
+    with app.test_request_context():
+        url = url_for(endpoint, **url_values(world, rule))
+    client = signed_in_client(app, role, world)
+    if endpoint == "discovery.search":
+        url += "?q=care"
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": form_token(client, world)})
+
+
+CASES = [
+    pytest.param(endpoint, method, role, id=f"{method} {endpoint} as {role}")
+    for (endpoint, method) in sorted(EXPECTED)
+    for role in ROLES
+]
+
+
+@pytest.fixture(scope="module")
+def world_file(sqlite_template, tmp_path_factory):
+    """The world built once into a SQLite file; each probe gets a fresh copy of it."""
+    path = tmp_path_factory.mktemp("matrix") / "world.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = create_app(helpers.test_config(f"sqlite:///{path}", upload_dir=path.parent / "up"))
+    world = build_world(app)
+    with app.app_context():
+        db.engine.dispose()
+    return path, world
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), CASES)
+def test_permission_matrix(world_file, tmp_path, endpoint, method, role):
+    template, world = world_file
+    path = tmp_path / "blog.sqlite3"
+    shutil.copy(template, path)
+    app = create_app(helpers.test_config(f"sqlite:///{path}", upload_dir=template.parent / "up"))
+    try:
+        response = probe(app, world, role, endpoint, method)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    expected = EXPECTED[(endpoint, method)]
+    status = f"{response.status_code} {describe(response)}"
+    assert response.status_code < 500, f"{method} {endpoint} as {role}: {status}"
+    if expected == OPEN:
+        assert response.status_code not in (401, 403) and not (
+            response.status_code in (301, 302, 303)
+            and urlsplit(response.headers.get("Location", "")).path == "/auth/login"
+        ), f"{method} {endpoint} is open to all, but {role} got {status}"
+    elif role in expected:
+        assert not refused(response), f"{method} {endpoint}: {role} should be let in, got {status}"
+    else:
+        assert refused(response), f"{method} {endpoint}: {role} should be refused, got {status}"
+
+
+# --- IDOR: another person's things, by id or by slug --------------------------------------
+
+
+@pytest.fixture
+def world(app):
+    return build_world(app)
+
+
+def as_role(app, role):
+    return signed_in_client(app, role)
+
+
+def post_with_token(client, world, url, data=None):
+    return client.post(url, data={"csrf_token": form_token(client, world), **(data or {})})
+
+
+def test_other_author_cannot_edit_delete_or_unpublish_a_post_by_slug(app, world):
+    client = as_role(app, "other_author")
+    slug = world["post"]
+    full = {"kind": "post", "title": "Hijacked", "body": "pwned", "category": "", "publish": "1"}
+    for url, data in (
+        (f"/posts/{slug}/edit", full),
+        (f"/posts/{slug}/delete", {}),
+        (f"/posts/{slug}/unpublish", {}),
+        (f"/posts/{world['draft']}/edit", full),
+    ):
+        response = post_with_token(client, world, url, data)
+        assert refused(response), (url, response.status_code)
+    assert refused(client.get(f"/posts/{world['draft']}/edit"))
+    with app.app_context():
+        post = db.session.scalar(select(Post).where(Post.slug == slug))
+        assert post.title == "Owned post"
+        assert post.status == PostStatus.PUBLISHED
+        assert db.session.scalar(select(Post).where(Post.slug == world["draft"])) is not None
+    assert "Owned post" in app.test_client().get(f"/posts/{slug}").text
+
+
+def test_member_cannot_edit_or_delete_another_members_comment_by_id(app, world):
+    client = as_role(app, "member")
+    target = world["comment_by_other_member"]
+    assert refused(post_with_token(client, world, f"/comments/{target}/edit", {"body": "mine now"}))
+    assert refused(post_with_token(client, world, f"/comments/{target}/delete"))
+    with app.app_context():
+        comment = db.session.get(Comment, target)
+        assert comment.body_md == "Somebody else's comment"
+        assert comment.status == CommentStatus.APPROVED
+
+
+def test_author_cannot_moderate_comments_on_another_authors_post(app, world):
+    client = as_role(app, "author")
+    target = world["comment_on_others"]
+    assert refused(post_with_token(client, world, f"/comments/{target}/delete"))
+    response = post_with_token(
+        client, world, "/admin/comments", {"action": "delete", "ids": str(target)}
+    )
+    assert response.status_code in (302, 303, 400, 403)
+    response = post_with_token(
+        client, world, "/admin/comments", {"action": "spam", "ids": str(target)}
+    )
+    with app.app_context():
+        assert db.session.get(Comment, target).status == CommentStatus.APPROVED
+    page = app.test_client().get(f"/posts/{world['others_post']}").text
+    assert "On the other author&#39;s post" in page or "On the other author's post" in page
+
+
+def test_reply_cannot_be_attached_to_a_comment_on_another_post(app, world):
+    client = as_role(app, "member")
+    response = post_with_token(
+        client,
+        world,
+        f"/posts/{world['others_post']}/comments",
+        {"body": "Cross-thread reply", "parent_id": str(world["comment"])},
+    )
+    assert response.status_code < 500
+    with app.app_context():
+        stray = db.session.scalar(select(Comment).where(Comment.body_md == "Cross-thread reply"))
+        assert stray is None or stray.parent_id != world["comment"]
+
+
+def test_non_admin_cannot_promote_themselves(app, world):
+    for role in ("member", "author"):
+        client = as_role(app, role)
+        own_id = world["users"][role]
+        response = post_with_token(client, world, f"/admin/users/{own_id}/role", {"role": "admin"})
+        assert refused(response)
+    with app.app_context():
+        assert db.session.get(User, world["users"]["member"]).role == "member"
+        assert db.session.get(User, world["users"]["author"]).role == "author"
