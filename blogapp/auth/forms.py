@@ -79,6 +79,8 @@ class EmailForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
+    """A new password, typed twice (reset and password change share these fields)."""
+
     password = PasswordField(
         "New password",
         render_kw=NEW_PASSWORD,
@@ -98,19 +100,9 @@ class ProfileForm(FlaskForm):
     bio = TextAreaField("Short bio", filters=[_strip], validators=[Optional(), Length(max=BIO_MAX)])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(ResetForm):
     current = PasswordField(
         "Current password", validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX)]
-    )
-    password = PasswordField(
-        "New password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
-    )
-    confirm = PasswordField(
-        "Confirm new password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
     )
 
 
