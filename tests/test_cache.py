@@ -460,3 +460,49 @@ def test_redis_cached_form_works_for_a_visitor_of_the_other_server(two_servers):
     assert token != TOKEN.search(first.text).group(1)
     done = visitor.post("/test-note", data={"csrf_token": token, "note": "shared"})
     assert "Noted: shared" in done.text
+
+
+def test_cookieless_hits_are_answered_before_flask_runs(cached, tmp_path):
+    cached.wsgi_app = cache.FastHits(cached, cached.extensions["page_cache"], cached.wsgi_app)
+    with cached.app_context():
+        make_post(title="Fast path post")
+    client = cached.test_client(use_cookies=False)
+    first = client.get("/")
+    assert first.headers["X-Page-Cache"] == "miss"
+    flask_saw: list[str] = []
+    cached.before_request_funcs[None].insert(0, lambda: flask_saw.append("request"))
+
+    second = client.get("/")
+    assert second.headers["X-Page-Cache"] == "hit"
+    assert second.data == first.data and "Fast path post" in second.text
+    assert flask_saw == []  # answered by the WSGI layer
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+        assert second.headers[name] == first.headers[name]
+    assert "Cookie" in second.headers["Vary"]
+    assert client.get("/", headers={"If-None-Match": second.headers["ETag"]}).status_code == 304
+
+    client.get("/", headers={"Cookie": "theme=dark"})  # any cookie: through Flask
+    assert flask_saw == ["request"]
+    with cached.app_context():
+        make_post(title="Brand new post")
+    assert "Brand new post" in client.get("/").text
+
+
+def test_pages_with_a_form_token_are_not_answered_by_the_fast_path(cached):
+    cached.wsgi_app = cache.FastHits(cached, cached.extensions["page_cache"], cached.wsgi_app)
+    with cached.app_context():
+        post = make_post(title="Has a comment form")
+        slug = post.slug
+    first, second = (cached.test_client(use_cookies=False).get(f"/posts/{slug}") for _ in "ab")
+    assert second.headers["X-Page-Cache"] == "hit"
+    tokens = [TOKEN.search(page.text).group(1) for page in (first, second)]
+    assert tokens[0] != tokens[1]  # each visitor got their own token, via Flask
+    assert "Set-Cookie" in second.headers
+
+
+def test_create_app_installs_the_fast_path_only_with_the_cache_on(tmp_path):
+    url = f"sqlite:///{tmp_path}/unused.db"
+    on = create_app(helpers.test_config(url, PAGE_CACHE_ENABLED=True, UPLOAD_DIR=str(tmp_path)))
+    off = create_app(helpers.test_config(url, UPLOAD_DIR=str(tmp_path)))
+    assert isinstance(on.wsgi_app, cache.FastHits)
+    assert not isinstance(off.wsgi_app, cache.FastHits)
