@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from blogapp import create_app
 from blogapp.extensions import db
@@ -37,22 +35,10 @@ def _pg_reachable() -> str | None:
 @pytest.fixture(scope="session")
 def pg_database():
     """A PostgreSQL database of this session's own, migrated, dropped at the end."""
-    problem = _pg_reachable()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI: {problem}")
-        pytest.skip(f"PostgreSQL not reachable at TEST_DATABASE_URL ({problem})")
-    name = f"blogtest_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    app = create_app(helpers.test_config(url))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    yield url
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    from tests.servers import own_postgres_database
+
+    with own_postgres_database("blogtest") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -79,13 +65,7 @@ def database_url(request, tmp_path) -> str:
 def app(database_url, tmp_path):
     app = create_app(helpers.test_config(database_url, upload_dir=tmp_path / "uploads"))
     yield app
-    with app.app_context():
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+    helpers.empty_tables(app)
 
 
 @pytest.fixture

@@ -45,6 +45,21 @@ def post_form(client: FlaskClient, url: str, data: dict | None = None, **kwargs)
     return client.post(url, data=data, **kwargs)
 
 
+def empty_tables(app) -> None:
+    """End a test's use of its database: PostgreSQL tables are shared, so empty them."""
+    from sqlalchemy import text
+
+    from blogapp.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient):
         self.client = client

@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import Iterator
 
 from flask import Flask
-from sqlalchemy import text
 
 from blogapp import create_app
 from blogapp.extensions import db
@@ -43,10 +42,4 @@ def own_app(database_url: str, **config) -> Iterator[Flask]:
     try:
         yield app
     finally:
-        with app.app_context():
-            db.session.remove()
-            if db.engine.dialect.name == "postgresql":
-                tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-                with db.engine.begin() as conn:
-                    conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.engine.dispose()
+        helpers.empty_tables(app)

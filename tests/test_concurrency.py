@@ -17,9 +17,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import psycopg
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from blogapp import create_app
@@ -27,8 +25,7 @@ from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, PostStatus
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
-from tests.conftest import PG_URL, _pg_reachable
-from tests.servers import Browser, app_env, gunicorn, missing
+from tests.servers import Browser, app_env, gunicorn, own_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -52,19 +49,8 @@ def load_database(request, sqlite_template, tmp_path):
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    if problem := _pg_reachable():
-        missing(f"PostgreSQL not reachable at TEST_DATABASE_URL ({problem})")
-    name = f"blogload_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    app = create_app(helpers.test_config(url))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    yield url
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_postgres_database("blogload") as url:
+        yield url
 
 
 @dataclass

@@ -183,6 +183,7 @@ def test_code_blocks_show_markup_as_text():
 
 def test_the_whole_brs_kb_corpus_comes_out_inert():
     import brs_kb  # a dev dependency: its absence is an error, never a skip
+
     payloads = sorted(
         {entry["payload"] for entry in brs_kb.get_all_payloads().values() if entry.get("payload")}
     )

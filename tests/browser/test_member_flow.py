@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from sqlalchemy import text
 
 from blogapp import create_app
-from blogapp.extensions import db
 from tests import helpers
 from tests.mailsink import link_path, smtp_server
 
@@ -35,13 +33,7 @@ def app(database_url, tmp_path, inbox):
         )
     )
     yield app
-    with app.app_context():
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+    helpers.empty_tables(app)
 
 
 def no_axe_violations(page) -> None:
