@@ -7,8 +7,19 @@ from itertools import count
 
 from werkzeug.security import generate_password_hash
 
+from blogapp.comments.services import recount
 from blogapp.extensions import db
-from blogapp.models import Category, Post, PostStatus, Role, User, utcnow
+from blogapp.markup import render_comment
+from blogapp.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    Role,
+    User,
+    utcnow,
+)
 from blogapp.posts import services as post_services
 
 PASSWORD = "correct horse battery staple"
@@ -79,3 +90,31 @@ def make_post(
     db.session.add(post)
     db.session.commit()
     return post
+
+
+def make_comment(
+    post: Post,
+    body: str = "Thank you for this.",
+    status: str = CommentStatus.APPROVED,
+    parent: Comment | None = None,
+    commit: bool = True,
+    **fields,
+) -> Comment:
+    """A stored comment as the services leave it: rendered, rooted, the post's count right."""
+    fields.setdefault("guest_name", "Ana")
+    fields.setdefault("guest_email", "ana@example.org")
+    comment = Comment(
+        post=post,
+        parent=parent,
+        body_md=body,
+        body_html=render_comment(body),
+        status=status,
+        **fields,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent is not None else comment.id
+    recount(post)
+    if commit:
+        db.session.commit()
+    return comment

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, Role, utcnow
-from tests.builders import make_post, make_user
+from tests.builders import make_comment, make_post, make_user
 from tests.helpers import csrf_token, post_form
 
 
@@ -24,28 +24,11 @@ def post(app):
 
 
 def add(app, slug, body, status=CommentStatus.APPROVED, parent=None, user=None, **fields):
-    """A stored comment, as the services would leave it."""
-    from blogapp.comments.services import recount
-    from blogapp.markup import render_comment
-
+    """A stored comment, as the services would leave it; returns its id."""
     with app.app_context():
         post = db.session.scalar(select(Post).where(Post.slug == slug))
-        comment = Comment(
-            post=post,
-            body_md=body,
-            body_html=render_comment(body),
-            status=status,
-            parent_id=parent,
-            user_id=user,
-            guest_name=fields.pop("guest_name", "Ana"),
-            guest_email=fields.pop("guest_email", "ana@example.org"),
-            **fields,
-        )
-        db.session.add(comment)
-        db.session.flush()
-        comment.root_id = db.session.get(Comment, parent).root_id if parent else comment.id
-        recount(post)
-        db.session.commit()
+        parent_comment = db.session.get(Comment, parent) if parent else None
+        comment = make_comment(post, body, status, parent_comment, user_id=user, **fields)
         return comment.id
 
 

@@ -24,7 +24,7 @@ from blogapp import create_app
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, PostStatus
 from tests import helpers
-from tests.builders import make_category, make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 from tests.servers import Browser, app_env, gunicorn, own_postgres_database
 
 pytestmark = pytest.mark.slow
@@ -242,3 +242,45 @@ def test_authors_adding_the_same_new_tag_at_once():
         with app.app_context():
             db.engine.dispose()
     assert statuses == [302] * len(people), statuses
+
+
+def _comment_and_recount(app, slug, body, counted, release):
+    """Store an approved comment and recount, holding the transaction open until release.
+
+    Inside a POST request's context, as in the app (on SQLite that takes the write lock
+    at BEGIN, so the second commenter queues instead of failing).
+    """
+    with app.test_request_context("/", method="POST"):
+        post = db.session.scalar(select(Post).where(Post.slug == slug))
+        make_comment(post, body, commit=False)
+        counted.set()
+        release.wait(10)
+        db.session.commit()
+
+
+def test_recount_waits_for_a_commenter_in_flight(app):
+    """Two commenters overlap: the second's count must include the first's comment.
+
+    The first holds its transaction open after counting; the second counts while it waits.
+    Counting with the snapshot taken before the wait (the race once seen under load on
+    PostgreSQL) leaves the post one comment short.
+    """
+    with app.app_context():
+        slug = make_post(title="Overlapping comments").slug
+    first_counted, second_counted = threading.Event(), threading.Event()
+    release_first, release_second = threading.Event(), threading.Event()
+    release_second.set()
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(_comment_and_recount, app, slug, "First", first_counted, release_first)
+        assert first_counted.wait(10)
+        second = pool.submit(
+            _comment_and_recount, app, slug, "Second", second_counted, release_second
+        )
+        time.sleep(0.5)  # the second is now blocked behind the first's locks
+        assert not second_counted.is_set()
+        release_first.set()
+        first.result(timeout=15)
+        second.result(timeout=15)
+    with app.app_context():
+        post = db.session.scalar(select(Post).where(Post.slug == slug))
+        assert post.comment_count == 2

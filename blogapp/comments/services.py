@@ -250,6 +250,15 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
 
 def recount(post: Post) -> None:
     """Post.comment_count = approved comments, without touching the post's updated_at."""
+    # Lock the post row first, in its own statement: under READ COMMITTED (PostgreSQL) an
+    # UPDATE that waited for the row counts with the snapshot it took before waiting, and
+    # would miss a comment committed meanwhile. NO KEY UPDATE (key_share) doesn't clash
+    # with the KEY SHARE lock that inserting a comment's foreign key holds, so two
+    # commenters can't deadlock. SQLite takes the write lock at BEGIN and needs none.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            select(Post.id).where(Post.id == post.id).with_for_update(key_share=True)
+        )
     approved = (
         select(func.count(Comment.id))
         .where(Comment.post_id == post.id, Comment.status == CommentStatus.APPROVED)
@@ -339,8 +348,8 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
         else:
             raise ValueError(action)
         changed += 1
-    for post in posts.values():
-        recount(post)
+    for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
+        recount(posts[post_id])
     db.session.commit()
     for comment in newly_approved:
         notifications.comment_approved(comment)

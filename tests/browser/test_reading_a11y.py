@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from blogapp.demo import seed_demo
 from blogapp.extensions import db
-from blogapp.models import Comment, CommentStatus, Post, PostKind
-from tests.builders import make_post
+from blogapp.models import Post, PostKind
+from tests.builders import make_comment, make_post
 
 SEED = "/posts/empathy-in-action-fostering-patient-trust"
 
@@ -18,19 +18,7 @@ def content(app):
         seed_demo()
         make_post(title="About the co-op", kind=PostKind.PAGE, body="## Who we are\n\nWorkers.")
         post = db.session.scalar(select(Post).where(Post.slug == SEED.rsplit("/", 1)[1]))
-        comment = Comment(
-            post=post,
-            guest_name="Rosa",
-            guest_email="rosa@example.org",
-            status=CommentStatus.APPROVED,
-            body_md="Thank you for this.",
-            body_html="<p>Thank you for this.</p>",
-        )
-        db.session.add(comment)
-        db.session.flush()
-        comment.root_id = comment.id
-        post.comment_count = 1
-        db.session.commit()
+        make_comment(post, guest_name="Rosa", guest_email="rosa@example.org")
 
 
 def axe_violations(page) -> list[str]:
