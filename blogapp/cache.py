@@ -34,7 +34,8 @@ Entries also expire after ``PAGE_CACHE_TIMEOUT`` seconds as a backstop.
 be stored with the token of whoever rendered it. When a page is stored, the signed token
 that request used is replaced by ``CSRF_PLACEHOLDER``; when it is served, the placeholder is
 replaced by the current visitor's own token (``generate_csrf()``, which also starts their
-session when they have none). Their comment form then posts exactly as if the page had
+session when they have none; for a visitor with no cookies at all, :class:`FastHits` does
+the same before Flask runs). Their comment form then posts exactly as if the page had
 been rendered for them. A page that already contains the placeholder text (someone typed
 it) is never stored, so no visitor's token can be planted into a link.
 
@@ -52,6 +53,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -61,6 +63,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -310,15 +313,26 @@ class FastHits:
 
     A request with no cookies at all has no session and no remember-me cookie: nobody is
     signed in and nothing personal can be on the page, so the stored bytes are the answer.
-    Pages that carry a CSRF token (forms) need the visitor's own token and session, so they
-    go through Flask (``_serve_from_cache``) like every other request. Entries exist only
-    for endpoints the Flask path judged cacheable, so this layer needs no routing.
+    Entries exist only for endpoints the Flask path judged cacheable, so this layer needs
+    no routing.
+
+    A page with a form (the comment form) needs the visitor's own CSRF token. A cookieless
+    visitor has no session yet, so this layer starts one exactly as Flask-WTF's
+    ``generate_csrf()`` would: a random secret in a new signed session cookie (made by the
+    app's own session interface) and, in the page, that secret signed with Flask-WTF's
+    serializer and salt. Posting the form then goes through Flask-WTF's own validation, so
+    nothing here decides whether a token is good. Any other visitor — one with a session
+    already — goes through Flask (``_serve_from_cache``), which reuses their secret.
     """
 
     def __init__(self, app: Flask, cache: PageCache, wsgi_app):
         self.app = app
         self.cache = cache
         self.wsgi_app = wsgi_app
+        self.token_field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        self.token_signer = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")  # Flask-WTF's
+        self.session_signer = app.session_interface.get_signing_serializer(app)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not environ.get("HTTP_COOKIE"):
@@ -342,17 +356,43 @@ class FastHits:
         )
         with self.app.app_context():  # a due scheduled post is checked with a query
             generation, entry = self.cache.lookup(key)
-        if not generation or entry is None or entry.has_token:
+        if not generation or entry is None:
             return None
         response = Response(entry.body, status=200, headers=entry.headers)
         for name, value in security_headers(environ["wsgi.url_scheme"] == "https"):
             response.headers.setdefault(name, value)
-        response.set_etag(entry.digest)
-        response.last_modified = entry.stored_at
+        if entry.has_token:
+            secret = self._start_session(response)
+            response.set_data(entry.body.replace(CSRF_PLACEHOLDER, self.token_for(secret)))
+            response.set_etag(_etag_with_secret(entry.digest, secret))
+            response.cache_control.private = True  # it carries this visitor's token now
+        else:
+            response.set_etag(entry.digest)
+            response.last_modified = entry.stored_at
         response.cache_control.no_cache = True
         response.vary.add("Cookie")
         response.headers["X-Page-Cache"] = "hit"
         return response.make_conditional(environ)
+
+    def token_for(self, secret: str) -> bytes:
+        return self.token_signer.dumps(secret).encode()
+
+    def _start_session(self, response) -> str:
+        """A new session holding only a CSRF secret, as Flask-WTF would make it; its secret."""
+        secret = secrets.token_hex(20)  # the shape of Flask-WTF's own (40 hex digits)
+        app, interface = self.app, self.app.session_interface
+        fresh = interface.session_class({self.token_field: secret})
+        response.set_cookie(
+            interface.get_cookie_name(app),
+            self.session_signer.dumps(dict(fresh)),
+            expires=interface.get_expiration_time(app, fresh),
+            httponly=interface.get_cookie_httponly(app),
+            domain=interface.get_cookie_domain(app),
+            path=interface.get_cookie_path(app),
+            secure=interface.get_cookie_secure(app),
+            samesite=interface.get_cookie_samesite(app),
+        )
+        return secret
 
 
 # -- request hooks -----------------------------------------------------------------------
@@ -454,6 +494,10 @@ def _visitor_etag(digest: str, has_token: bool) -> str:
     if not has_token:
         return digest
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
+    return _etag_with_secret(digest, secret)
+
+
+def _etag_with_secret(digest: str, secret: str) -> str:
     return hashlib.blake2b(f"{digest}:{secret}".encode(), digest_size=16).hexdigest()
 
 

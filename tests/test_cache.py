@@ -488,16 +488,41 @@ def test_cookieless_hits_are_answered_before_flask_runs(cached, tmp_path):
     assert "Brand new post" in client.get("/").text
 
 
-def test_pages_with_a_form_token_are_not_answered_by_the_fast_path(cached):
+def test_the_fast_path_gives_each_cookieless_visitor_a_working_form_token(cached, client):
     cached.wsgi_app = cache.FastHits(cached, cached.extensions["page_cache"], cached.wsgi_app)
     with cached.app_context():
         post = make_post(title="Has a comment form")
         slug = post.slug
-    first, second = (cached.test_client(use_cookies=False).get(f"/posts/{slug}") for _ in "ab")
-    assert second.headers["X-Page-Cache"] == "hit"
+    cached.test_client().get(f"/posts/{slug}")  # someone else's visit fills the cache
+    flask_saw: list[str] = []
+    cached.before_request_funcs[None].insert(0, lambda: flask_saw.append("request"))
+    first, second = (cached.test_client().get(f"/posts/{slug}") for _ in "ab")
+    assert flask_saw == []  # both answered by the WSGI layer
+    assert first.headers["X-Page-Cache"] == second.headers["X-Page-Cache"] == "hit"
     tokens = [TOKEN.search(page.text).group(1) for page in (first, second)]
-    assert tokens[0] != tokens[1]  # each visitor got their own token, via Flask
-    assert "Set-Cookie" in second.headers
+    assert tokens[0] != tokens[1]  # each visitor got their own token
+    assert cache.CSRF_PLACEHOLDER.decode() not in first.text
+    assert first.headers["ETag"] != second.headers["ETag"]
+    assert "private" in first.headers["Cache-Control"]
+    cookie = first.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+    # The token is a real one: the comment form posts with it, through Flask-WTF's checks.
+    page = client.get(f"/posts/{slug}")
+    assert page.headers["X-Page-Cache"] == "hit" and flask_saw == []
+    token = TOKEN.search(page.text).group(1)
+    data = {"name": "Dana", "email": "dana@example.org", "body": "Thank you, this helped."}
+    stamp = re.search(r'name="stamp"[^>]*value="([^"]*)"', page.text)
+    if stamp:
+        data["stamp"] = stamp.group(1)
+    cached.config["COMMENT_MIN_SECONDS"] = 0
+    posted = client.post(f"/posts/{slug}/comments", data={"csrf_token": token, **data})
+    assert posted.status_code == 302, posted.text[:300]
+    # ...and only with the session it came with: another visitor can't use it.
+    thief = cached.test_client()
+    thief.get(f"/posts/{slug}")
+    stolen = thief.post(f"/posts/{slug}/comments", data={"csrf_token": token, **data})
+    assert stolen.status_code == 400
 
 
 def test_create_app_installs_the_fast_path_only_with_the_cache_on(tmp_path):
