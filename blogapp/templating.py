@@ -1,6 +1,7 @@
 """Jinja filters and globals: dates for people, site identity, navigation."""
 
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
@@ -29,7 +30,12 @@ def init_app(app: Flask) -> None:
 
 
 def local(value: datetime) -> datetime:
-    return value.astimezone(ZoneInfo(current_app.config["BLOG_TIMEZONE"]))
+    return value.astimezone(_zone(current_app.config["BLOG_TIMEZONE"]))
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def format_date(value: datetime | date | None) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, session, url_for
 from flask_login import current_user
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -71,7 +71,7 @@ def _roots_query(post: Post, held: list[int], newest: bool):
         else (Comment.created_at, Comment.id)
     )
     return (
-        select(Comment)
+        select(Comment.id)  # ids only: the thread query loads the comments themselves
         .where(
             Comment.post_id == post.id,
             Comment.parent_id.is_(None),
@@ -83,11 +83,13 @@ def _roots_query(post: Post, held: list[int], newest: bool):
 
 def load_thread(post: Post, page: int, newest: bool, held: list[int]):
     """One page of threads as trees, in a fixed number of queries whatever the size."""
+    if post.comment_count == 0 and not held:
+        return [], None  # nothing approved, nothing of this browser's waiting: no queries
     per_page = current_app.config.get("COMMENT_THREADS_PER_PAGE", 50)
     pagination = db.paginate(
         _roots_query(post, held, newest), page=page, per_page=per_page, error_out=False
     )
-    root_ids = [c.id for c in pagination.items]
+    root_ids = list(pagination.items)
     comments = []
     if root_ids:
         comments = db.session.scalars(
@@ -152,6 +154,20 @@ class Permissions:
         self.post = post
         self.moderator = self.user is not None and self.user.can_moderate(post)
         self.reply = moderation.closed_reason(post) is None
+        self._links: dict[str, tuple[str, str]] = {}
+
+    def link(self, action: str, comment_id: int) -> str:
+        """The comment's reply, edit or delete address, from one url_for per action a page.
+
+        Building each through url_for costs more than rendering the comment: the address
+        is made once with a stand-in id and the real id put in its place.
+        """
+        if action not in self._links:
+            stand_in = 1_000_000_007
+            address = url_for(f"comments.{action}", comment_id=stand_in)
+            self._links[action] = tuple(address.split(str(stand_in), 1))
+        before, after = self._links[action]
+        return f"{before}{comment_id}{after}"
 
     def edit(self, comment: Comment) -> bool:
         return can_edit(comment, self.user)

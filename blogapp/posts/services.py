@@ -86,21 +86,23 @@ def redirect_target(old_slug: str) -> Post | None:
     return redirect.post
 
 
-def neighbours(post: Post) -> tuple[Post | None, Post | None]:
-    """The previous (older) and next (newer) visible posts."""
+def neighbours(post: Post):
+    """The previous (older) and next (newer) visible posts, as (title, slug) rows."""
     key = (post.published_at, post.id)
-    older = db.session.scalar(
-        visible_posts()
-        .where(or_(Post.published_at < key[0], and_(Post.published_at == key[0], Post.id < key[1])))
-        .limit(1)
-    )
-    newer = db.session.scalar(
-        visible_posts()
-        .where(or_(Post.published_at > key[0], and_(Post.published_at == key[0], Post.id > key[1])))
+    # Title and slug are all the links show: whole posts would load their bodies and tags.
+    links = visible_posts().with_only_columns(Post.title, Post.slug).limit(1)
+    older = db.session.execute(
+        links.where(
+            or_(Post.published_at < key[0], and_(Post.published_at == key[0], Post.id < key[1]))
+        )
+    ).first()
+    newer = db.session.execute(
+        links.where(
+            or_(Post.published_at > key[0], and_(Post.published_at == key[0], Post.id > key[1]))
+        )
         .order_by(None)
         .order_by(Post.published_at.asc(), Post.id.asc())
-        .limit(1)
-    )
+    ).first()
     return older, newer
 
 
