@@ -17,7 +17,7 @@ from sqlalchemy import column, func, literal_column, select, table
 
 from ..extensions import db
 from ..models import Post
-from ..posts.services import paginate, visible_posts
+from ..posts.services import listed, paginate, visible_posts
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 24
@@ -91,7 +91,7 @@ def search_posts(raw: str, page: int = 1, per_page: int = 10) -> SearchResults:
     query = fts_query(phrases)
     backend = _sqlite if db.engine.dialect.name == "sqlite" else _postgresql
     ranked, snippets = backend(query)
-    pagination = paginate(ranked, page, per_page)
+    pagination = paginate(listed(ranked), page, per_page)
     posts = list(pagination.items)
     marks = snippets([post.id for post in posts]) if posts else {}
     hits = [

@@ -10,6 +10,7 @@ from flask import abort
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..markup import plain_text, render_post, slugify
@@ -38,6 +39,19 @@ def visible_posts(kind: str = PostKind.POST, now: datetime | None = None) -> Sel
         )
         .order_by(Post.published_at.desc(), Post.id.desc())
     )
+
+
+# Lists show a post's title, summary and meta, never its body: leave the big columns
+# behind (raiseload: a template that reached for one would fail in tests, not add queries).
+LISTED = tuple(
+    defer(column, raiseload=True)
+    for column in (Post.body_md, Post.body_html, Post.body_text, Post.toc_json)
+)
+
+
+def listed(query: Select) -> Select:
+    """The query as a list page loads it: without the posts' bodies."""
+    return query.options(*LISTED)
 
 
 def paginate(query: Select, page: int, per_page: int):

@@ -28,7 +28,7 @@ def page_number() -> int:
 
 
 def render_list(query, template: str = "posts/list.html", **context):
-    pagination = services.paginate(query, page_number(), 10)
+    pagination = services.paginate(services.listed(query), page_number(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
 
 
