@@ -59,13 +59,14 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
+from werkzeug.http import dump_cookie, http_date, is_resource_modified, quote_etag
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,13 @@ class Entry:
     digest: str
     stored_at: int  # seconds since the epoch: Last-Modified
     generation: str
+
+    def security_headers(self, secure: bool) -> list[tuple[str, str]]:
+        """security.py's headers that the page doesn't set itself."""
+        from .security import security_headers
+
+        own = {name.lower() for name, _ in self.headers}
+        return [(k, v) for k, v in security_headers(secure) if k.lower() not in own]
 
     def dumps(self) -> bytes:
         head = [self.headers, self.has_token, self.digest, self.stored_at, self.generation]
@@ -264,6 +272,7 @@ class PageCache:
             self.store = LocalStore(
                 config["PAGE_CACHE_GENERATION_FILE"], int(config["PAGE_CACHE_MAX_BYTES"])
             )
+        self.app = app
         # generation -> the next moment a scheduled post appears (None: none waiting)
         self._next_change: tuple[str, float | None] | None = None
 
@@ -287,7 +296,12 @@ class PageCache:
     def _time_passed(self, generation: str) -> bool:
         """True when a scheduled post has come due since this generation's pages were made."""
         if self._next_change is None or self._next_change[0] != generation:
-            self._next_change = (generation, _next_scheduled_moment())
+            if has_app_context():
+                moment = _next_scheduled_moment()
+            else:  # the fast path runs outside Flask: a context just for this query
+                with self.app.app_context():
+                    moment = _next_scheduled_moment()
+            self._next_change = (generation, moment)
         moment = self._next_change[1]
         return moment is not None and time.time() >= moment
 
@@ -335,54 +349,59 @@ class FastHits:
         self.session_signer = app.session_interface.get_signing_serializer(app)
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not environ.get("HTTP_COOKIE"):
-            response = self._hit(environ)
-            if response is not None:
-                return response(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
+        if method in ("GET", "HEAD") and not environ.get("HTTP_COOKIE"):
+            generation, entry = self.cache.lookup(page_key(environ))
+            if generation and entry is not None:
+                status, headers, body = self._answer(environ, entry)
+                start_response(status, headers)
+                return [b""] if method == "HEAD" else [body]
         return self.wsgi_app(environ, start_response)
 
-    def _hit(self, environ):
-        from werkzeug.sansio.utils import get_current_url
-        from werkzeug.wrappers import Response
+    def _answer(self, environ, entry: Entry) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Status, headers and body for a hit: the same headers the Flask path would send.
 
-        from .security import security_headers
-
-        key = get_current_url(
-            environ["wsgi.url_scheme"],
-            environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
-            environ.get("SCRIPT_NAME", ""),
-            environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", "").encode("latin-1"),
-        )
-        with self.app.app_context():  # a due scheduled post is checked with a query
-            generation, entry = self.cache.lookup(key)
-        if not generation or entry is None:
-            return None
-        response = Response(entry.body, status=200, headers=entry.headers)
-        for name, value in security_headers(environ["wsgi.url_scheme"] == "https"):
-            response.headers.setdefault(name, value)
+        Written as plain WSGI (no Response object): a hit is a few dictionary lookups, and
+        building and then serialising werkzeug's headers would cost more than the rest.
+        """
+        secure = environ["wsgi.url_scheme"] == "https"
+        headers = [*entry.headers, *entry.security_headers(secure), ("Vary", "Cookie")]
+        body = entry.body
         if entry.has_token:
-            secret = self._start_session(response)
-            response.set_data(entry.body.replace(CSRF_PLACEHOLDER, self.token_for(secret)))
-            response.set_etag(_etag_with_secret(entry.digest, secret))
-            response.cache_control.private = True  # it carries this visitor's token now
+            secret = secrets.token_hex(20)  # the shape of Flask-WTF's own (40 hex digits)
+            body = body.replace(CSRF_PLACEHOLDER, self.token_for(secret))
+            headers += [
+                ("Cache-Control", "no-cache, private"),  # it carries this visitor's token now
+                ("ETag", quote_etag(_etag_with_secret(entry.digest, secret))),
+                ("Set-Cookie", self._session_cookie(secret)),
+            ]
+            # A new visitor can't hold this ETag yet: nothing to answer with 304.
         else:
-            response.set_etag(entry.digest)
-            response.last_modified = entry.stored_at
-        response.cache_control.no_cache = True
-        response.vary.add("Cookie")
-        response.headers["X-Page-Cache"] = "hit"
-        return response.make_conditional(environ)
+            headers += [
+                ("Cache-Control", "no-cache"),
+                ("ETag", quote_etag(entry.digest)),
+                ("Last-Modified", http_date(entry.stored_at)),
+            ]
+            if (
+                "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+            ) and not is_resource_modified(
+                environ,
+                etag=entry.digest,
+                last_modified=datetime.fromtimestamp(entry.stored_at, UTC),
+            ):
+                kept = [(k, v) for k, v in headers if k.lower() != "content-type"]
+                return "304 NOT MODIFIED", [*kept, ("X-Page-Cache", "hit")], b""
+        headers += [("Content-Length", str(len(body))), ("X-Page-Cache", "hit")]
+        return "200 OK", headers, body
 
     def token_for(self, secret: str) -> bytes:
         return self.token_signer.dumps(secret).encode()
 
-    def _start_session(self, response) -> str:
-        """A new session holding only a CSRF secret, as Flask-WTF would make it; its secret."""
-        secret = secrets.token_hex(20)  # the shape of Flask-WTF's own (40 hex digits)
+    def _session_cookie(self, secret: str) -> str:
+        """A new session holding only a CSRF secret, made as Flask's session interface would."""
         app, interface = self.app, self.app.session_interface
         fresh = interface.session_class({self.token_field: secret})
-        response.set_cookie(
+        return dump_cookie(
             interface.get_cookie_name(app),
             self.session_signer.dumps(dict(fresh)),
             expires=interface.get_expiration_time(app, fresh),
@@ -392,7 +411,14 @@ class FastHits:
             secure=interface.get_cookie_secure(app),
             samesite=interface.get_cookie_samesite(app),
         )
-        return secret
+
+
+def page_key(environ) -> str:
+    """A page's cache key: its URL as received. Cheap, and the same in both paths."""
+    query = environ.get("QUERY_STRING", "")
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return f"{environ['wsgi.url_scheme']}://{host}{path}{'?' if query else ''}{query}"
 
 
 # -- request hooks -----------------------------------------------------------------------
@@ -426,7 +452,7 @@ def _serve_from_cache():
         return None
     if not (_cacheable_endpoint() and _anonymous_and_impersonal()):
         return None
-    key = request.url
+    key = page_key(request.environ)
     generation, entry = cache.lookup(key)
     if not generation:
         return None

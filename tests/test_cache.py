@@ -480,6 +480,12 @@ def test_cookieless_hits_are_answered_before_flask_runs(cached, tmp_path):
         assert second.headers[name] == first.headers[name]
     assert "Cookie" in second.headers["Vary"]
     assert client.get("/", headers={"If-None-Match": second.headers["ETag"]}).status_code == 304
+    since = {"If-Modified-Since": second.headers["Last-Modified"]}
+    assert client.get("/", headers=since).status_code == 304
+    assert client.get("/", headers={"If-None-Match": '"other"'}).status_code == 200
+    head = client.head("/")
+    assert head.headers["X-Page-Cache"] == "hit" and head.data == b""
+    assert int(second.headers["Content-Length"]) == len(second.data)
 
     client.get("/", headers={"Cookie": "theme=dark"})  # any cookie: through Flask
     assert flask_saw == ["request"]
