@@ -3,7 +3,8 @@
 import logging
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import Select, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,3 +69,30 @@ def _sqlite_begin(connection) -> None:
 
 def is_sqlite(engine: Engine | None = None) -> bool:
     return (engine or db.engine).dialect.name == "sqlite"
+
+
+class CountedPage(SelectPagination):
+    """Flask-SQLAlchemy's page of results, counted the cheap way.
+
+    Flask-SQLAlchemy counts ``SELECT count(*) FROM (<the query, every column>)``; this
+    counts over the query's own FROM and WHERE, which is several times faster on both
+    databases. Right for queries that yield one row per item (no DISTINCT or GROUP BY),
+    which is every list here.
+    """
+
+    def _query_count(self) -> int:
+        query: Select = self._query_args["select"]
+        counted = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+        return self._query_args["session"].execute(counted).scalar() or 0
+
+
+def paginate(query: Select, page: int, per_page: int, error_out: bool = True) -> CountedPage:
+    """One page of a query; with error_out, 404 for a page past the last."""
+    return CountedPage(
+        select=query,
+        session=db.session(),
+        page=page,
+        per_page=per_page,
+        max_per_page=None,
+        error_out=error_out,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import database
 from ..comments import moderation, services
 from ..comments.forms import ConfirmForm, WordListForm
 from ..extensions import db
@@ -46,7 +47,7 @@ def comments():
         return redirect(url_for("admin.comments", **{k: v for k, v in args.items() if v}))
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
     page = args["page"] if 1 <= args["page"] <= 100_000 else 1
-    pagination = db.paginate(query, page=page, per_page=50, error_out=False)
+    pagination = database.paginate(query, page, 50, error_out=False)
     return render_template(
         "admin/comments.html",
         pagination=pagination,

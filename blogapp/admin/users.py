@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import database
 from ..auth import services
 from ..auth.forms import ButtonForm
 from ..extensions import db
@@ -19,7 +20,9 @@ USERS_PER_PAGE = 25
 @admin_required
 def users():
     query = request.args.get("q", "")[:100]
-    page = db.paginate(services.search_users(query), per_page=USERS_PER_PAGE, error_out=False)
+    number = request.args.get("page", 1, type=int)
+    number = number if 1 <= number <= 100_000 else 1
+    page = database.paginate(services.search_users(query), number, USERS_PER_PAGE, error_out=False)
     return render_template(
         "admin/users.html", page=page, query=query, roles=list(Role), form=ButtonForm()
     )

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from .. import database
 from ..extensions import db
 from ..markup import render_comment, strip_links
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
@@ -86,9 +87,7 @@ def load_thread(post: Post, page: int, newest: bool, held: list[int]):
     if post.comment_count == 0 and not held:
         return [], None  # nothing approved, nothing of this browser's waiting: no queries
     per_page = current_app.config.get("COMMENT_THREADS_PER_PAGE", 50)
-    pagination = db.paginate(
-        _roots_query(post, held, newest), page=page, per_page=per_page, error_out=False
-    )
+    pagination = database.paginate(_roots_query(post, held, newest), page, per_page, False)
     root_ids = list(pagination.items)
     comments = []
     if root_ids:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
 
+from .. import database
 from ..extensions import db
 from ..markup import plain_text, render_post, slugify
 from ..models import (
@@ -56,7 +57,7 @@ def listed(query: Select) -> Select:
 
 def paginate(query: Select, page: int, per_page: int):
     """One page of a query; 404 for pages before the first or past the last."""
-    return db.paginate(query, page=page, per_page=per_page, error_out=True, count=True)
+    return database.paginate(query, page, per_page)
 
 
 def in_category(category: Category) -> Select:
