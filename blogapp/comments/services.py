@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app, session, url_for
 from flask_login import current_user
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from .. import database
 from ..extensions import db
@@ -57,9 +57,13 @@ def forget_decided(decided: Iterable[int]) -> None:
             session.pop(HELD_KEY)
 
 
+# Made once: aliased() costs more than building and running the rest of the query.
+_REPLY = aliased(Comment, name="reply")
+
+
 def _roots_query(post: Post, held: list[int], newest: bool):
     """Top-level comments that show: approved, held for this browser, or with shown replies."""
-    reply = aliased(Comment)
+    reply = _REPLY
     shown_reply = exists().where(
         reply.post_id == Comment.post_id,  # lets ix_comments_root (post_id, root_id) serve it
         reply.root_id == Comment.id,
@@ -82,6 +86,16 @@ def _roots_query(post: Post, held: list[int], newest: bool):
     )
 
 
+# A thread doesn't show a comment's source, address or email (raiseload: a template
+# reaching for one fails in tests instead of adding a query per comment). Members' rows
+# load whole: the signed-in reader's own may be among them, and the session uses all of it.
+SHOWN_COLUMNS = (
+    defer(Comment.body_md, raiseload=True),
+    defer(Comment.ip, raiseload=True),
+    defer(Comment.guest_email, raiseload=True),
+)
+
+
 def load_thread(post: Post, page: int, newest: bool, held: list[int]):
     """One page of threads as trees, in a fixed number of queries whatever the size."""
     if post.comment_count == 0 and not held:
@@ -95,6 +109,7 @@ def load_thread(post: Post, page: int, newest: bool, held: list[int]):
             select(Comment)
             .where(Comment.post_id == post.id, Comment.root_id.in_(root_ids))
             .order_by(Comment.created_at, Comment.id)
+            .options(*SHOWN_COLUMNS)
         ).all()
     if held:
         forget_decided(c.id for c in comments if c.id in held and c.status != CommentStatus.PENDING)
