@@ -22,9 +22,9 @@ strings) and the Big List of Naughty Strings as packaged by naughty-string-valid
      with the captured response;
    - the other pages (a profile after each update, each post and search page, 200 tag
      pages, each form sent back with an error, the further pages of the home, moderation
-     and dashboard lists) are written into the tab's document, which came from the same origin with the
-     same policy (`document.open/write/close`, each written page's own header checked
-     equal to the document's policy, else it is navigated to). A navigation costs
+     and dashboard lists) are written into the tab's document, which came from the same
+     origin with the same policy (`document.open/write/close`, each written page's own
+     header checked equal to the document's policy, else it is navigated to). A navigation costs
      Chromium ~80 ms of CPU on the 2-core CI machine, a written page ~8 ms, and there are
      about 26,000 pages.
    test_the_hooks_catch_script_that_gets_through shows both ways catch a leaky page.
