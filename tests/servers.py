@@ -40,6 +40,21 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_or_missing():
+    """A client for the tests' Redis; missing() when it doesn't answer."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        missing(f"Redis not reachable at TEST_REDIS_URL ({error})")
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

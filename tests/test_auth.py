@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -18,6 +17,7 @@ from tests import helpers
 from tests.builders import PASSWORD, make_user
 from tests.helpers import csrf_token, post_form
 from tests.member_roles import own_app
+from tests.servers import REDIS_URL, redis_or_missing
 
 NEW_PASSWORD = "a brand new passphrase for me"
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="[^"]+"')
@@ -598,21 +598,10 @@ def test_resend_is_rate_limited(limited):
     assert "Too many attempts" in response.text
 
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
 @pytest.fixture
 def redis_visitor():
     """An address and account name of this test's own; their Redis keys removed afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is required in CI: {error}")
-        pytest.skip(f"Redis not reachable at TEST_REDIS_URL ({error})")
+    client = redis_or_missing()
     n = uuid.uuid4().int
     visitor = {"ip": f"10.{n % 250}.{n // 250 % 250}.{n // 62500 % 250}", "login": f"g-{n % 10**9}"}
     yield visitor

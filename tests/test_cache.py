@@ -20,9 +20,9 @@ from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, PostStatus, Setting, User
 from tests import helpers
 from tests.builders import make_post, make_user
+from tests.servers import REDIS_URL, redis_or_missing
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -379,15 +379,7 @@ def test_guest_can_comment_from_a_cached_post_page(cached, client):
 
 @pytest.fixture
 def redis_prefix():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        if IN_CI:
-            pytest.fail(f"Redis is required in CI: {error}")
-        pytest.skip(f"Redis not reachable at TEST_REDIS_URL ({error})")
+    client = redis_or_missing()
     prefix = f"test:{uuid.uuid4().hex}:"
     yield prefix
     for key in client.scan_iter(match=prefix + "*"):

@@ -7,7 +7,6 @@ requests to both together.
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -17,19 +16,21 @@ from blogapp import create_app
 from blogapp.extensions import db
 from tests import helpers
 from tests.builders import make_post, make_user
-from tests.servers import Browser, app_env, gunicorn, missing, own_postgres_database
+from tests.servers import (
+    REDIS_URL,
+    Browser,
+    app_env,
+    gunicorn,
+    own_postgres_database,
+    redis_or_missing,
+)
 
 pytestmark = pytest.mark.slow
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="module")
 def redis_url():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        missing(f"Redis not reachable at TEST_REDIS_URL ({error})")
+    redis_or_missing().close()
     return REDIS_URL
 
 
