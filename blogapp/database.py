@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask, has_request_context, request
 from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, event, func
+from sqlalchemy import Executable, Row, Select, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -96,3 +96,12 @@ def paginate(query: Select, page: int, per_page: int, error_out: bool = True) ->
         max_per_page=None,
         error_out=error_out,
     )
+
+
+def rows(statement: Executable, params: dict) -> list[Row]:
+    """The rows of a Core statement built once with bind parameters.
+
+    Run on the session's connection (same transaction), not through the session: plain
+    rows don't need the ORM's per-statement work, which cost as much as the query itself.
+    """
+    return db.session.connection().execute(statement, params).all()

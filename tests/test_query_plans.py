@@ -161,7 +161,7 @@ def test_list_queries_name_their_index(app, client, blog, path, index):
     main = [
         (s, p)
         for s, p in statements
-        if f"FROM {table}" in s and "ORDER BY" in s and "count(" not in s
+        if f"FROM {table}" in s and "ORDER BY" in s and not s.startswith("SELECT count(")
     ]
     assert main, statements
     with app.app_context(), db.engine.connect() as conn, conn.begin():

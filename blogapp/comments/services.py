@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, session, url_for
 from flask_login import current_user
-from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from .. import database
 from ..extensions import db
@@ -24,18 +24,39 @@ HELD_LIMIT = 20
 # ---------------------------------------------------------------- the thread on the post page
 
 
-@dataclass
 class Node:
-    comment: Comment
-    state: str  # "approved", "held" (shown to its poster alone) or "placeholder" ([deleted])
-    replies: list[Node] = field(default_factory=list)
+    """One comment as the thread shows it: its row's shown columns, its state and replies.
 
-    @property
-    def html(self) -> str:
-        """The stored HTML; a held comment's without its links (only moderators see those)."""
-        if self.state == "held":
-            return strip_links(self.comment.body_html)
-        return self.comment.body_html
+    Plain objects made from rows, not ORM instances: a thread page shows up to hundreds
+    of comments, and loading them as models cost more than everything else on the page.
+    Attribute names follow Comment's, so permission checks take either.
+    """
+
+    __slots__ = (
+        "id",
+        "parent_id",
+        "user_id",
+        "status",
+        "state",
+        "author_name",
+        "guest_website",
+        "created_at",
+        "edited_at",
+        "html",
+        "replies",
+        "closes",
+    )
+
+    def __init__(self, row, state: str):
+        self.id, self.parent_id, self.user_id, self.status = row[:4]
+        self.guest_website, self.created_at, self.edited_at = row[5:8]
+        # "held" is shown to its poster alone: without its links (only moderators see those).
+        self.html = strip_links(row.body_html) if state == "held" else row.body_html
+        self.state = state  # "approved", "held" or "placeholder" ([deleted])
+        member = row.display_name or row.username
+        self.author_name = member or row.guest_name or ("" if row.user_id else "former member")
+        self.replies: list[Node] = []
+        self.closes = 0  # reply lists that end after this comment (see in_page_order)
 
 
 def held_ids() -> list[int]:
@@ -61,8 +82,11 @@ def forget_decided(decided: Iterable[int]) -> None:
 _REPLY = aliased(Comment, name="reply")
 
 
-def _roots_query(post: Post, held: list[int], newest: bool):
-    """Top-level comments that show: approved, held for this browser, or with shown replies."""
+def _roots_query(post_id, held, newest: bool) -> Select:
+    """Top-level comments that show: approved, held for this browser, or with shown replies.
+
+    post_id and held are values, or bind parameters in the statements built once below.
+    """
     reply = _REPLY
     shown_reply = exists().where(
         reply.post_id == Comment.post_id,  # lets ix_comments_root (post_id, root_id) serve it
@@ -70,71 +94,153 @@ def _roots_query(post: Post, held: list[int], newest: bool):
         reply.id != Comment.id,
         or_(reply.status == CommentStatus.APPROVED, reply.id.in_(held)),
     )
-    order = (
-        (Comment.created_at.desc(), Comment.id.desc())
-        if newest
-        else (Comment.created_at, Comment.id)
-    )
     return (
         select(Comment.id)  # ids only: the thread query loads the comments themselves
         .where(
-            Comment.post_id == post.id,
+            Comment.post_id == post_id,
             Comment.parent_id.is_(None),
             or_(Comment.status == CommentStatus.APPROVED, Comment.id.in_(held), shown_reply),
         )
-        .order_by(*order)
+        .order_by(*_root_order(newest))
     )
 
 
-# A thread doesn't show a comment's source, address or email (raiseload: a template
-# reaching for one fails in tests instead of adding a query per comment). Members' rows
-# load whole: the signed-in reader's own may be among them, and the session uses all of it.
-SHOWN_COLUMNS = (
-    defer(Comment.body_md, raiseload=True),
-    defer(Comment.ip, raiseload=True),
-    defer(Comment.guest_email, raiseload=True),
-)
+def _root_order(newest: bool) -> tuple:
+    if newest:
+        return (Comment.created_at.desc(), Comment.id.desc())
+    return (Comment.created_at, Comment.id)
+
+
+def _thread_page(newest: bool) -> Select:
+    """One page of threads in one statement: the page's roots (with how many there are in
+    all and each one's place) joined to every comment of their threads, shown columns only,
+    with the members' names. Built once per order and run with bind parameters: building
+    and counting separately cost more than running the query."""
+    post_id = bindparam("post_id")
+    roots = (
+        _roots_query(post_id, bindparam("held", expanding=True), newest)
+        .add_columns(
+            func.count().over().label("total"),
+            func.row_number().over(order_by=_root_order(newest)).label("position"),
+        )
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page_roots")
+    )
+    return (
+        select(
+            Comment.id,
+            Comment.parent_id,
+            Comment.user_id,
+            Comment.status,
+            Comment.guest_name,
+            Comment.guest_website,
+            Comment.created_at,
+            Comment.edited_at,
+            Comment.body_html,
+            User.display_name,
+            User.username,
+            roots.c.id.label("thread_id"),
+            roots.c.total,
+            roots.c.position,
+        )
+        .join(roots, and_(Comment.post_id == post_id, Comment.root_id == roots.c.id))
+        .outerjoin(User, User.id == Comment.user_id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+
+
+_THREAD_PAGE = {newest: _thread_page(newest) for newest in (False, True)}
+
+
+@dataclass(frozen=True)
+class ThreadPages:
+    """Where a page of threads is among all of them (the template's pagination links)."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
 def load_thread(post: Post, page: int, newest: bool, held: list[int]):
-    """One page of threads as trees, in a fixed number of queries whatever the size."""
+    """One page of threads as trees, in one query whatever the size."""
     if post.comment_count == 0 and not held:
         return [], None  # nothing approved, nothing of this browser's waiting: no queries
     per_page = current_app.config.get("COMMENT_THREADS_PER_PAGE", 50)
-    pagination = database.paginate(_roots_query(post, held, newest), page, per_page, False)
-    root_ids = list(pagination.items)
-    comments = []
-    if root_ids:
-        comments = db.session.scalars(
-            select(Comment)
-            .where(Comment.post_id == post.id, Comment.root_id.in_(root_ids))
-            .order_by(Comment.created_at, Comment.id)
-            .options(*SHOWN_COLUMNS)
-        ).all()
+    rows = database.rows(
+        _THREAD_PAGE[newest],
+        {"post_id": post.id, "held": held, "limit": per_page, "offset": (page - 1) * per_page},
+    )
     if held:
-        forget_decided(c.id for c in comments if c.id in held and c.status != CommentStatus.PENDING)
-    return build_tree(comments, root_ids, set(held)), pagination
+        forget_decided(r.id for r in rows if r.id in held and r.status != CommentStatus.PENDING)
+    positions = {row.thread_id: row.position for row in rows}
+    root_ids = sorted(positions, key=positions.__getitem__)
+    pages = ThreadPages(page, per_page, rows[0].total if rows else 0)
+    return build_tree(rows, root_ids, set(held)), pages
 
 
-def build_tree(comments: list[Comment], root_ids: list[int], held: set[int]) -> list[Node]:
+def build_tree(rows, root_ids: list[int], held: set[int]) -> list[Node]:
     nodes: dict[int, Node] = {}
-    for comment in comments:
-        if comment.status == CommentStatus.APPROVED:
+    for row in rows:
+        if row.status == CommentStatus.APPROVED:
             state = "approved"
-        elif comment.id in held and comment.status == CommentStatus.PENDING:
+        elif row.id in held and row.status == CommentStatus.PENDING:
             state = "held"
         else:
             state = "placeholder"
-        nodes[comment.id] = Node(comment, state)
-    for comment in comments:
-        if comment.parent_id in nodes and comment.id not in root_ids:
-            nodes[comment.parent_id].replies.append(nodes[comment.id])
+        nodes[row.id] = Node(row, state)
+    roots = set(root_ids)
+    for node in nodes.values():
+        if node.parent_id in nodes and node.id not in roots:
+            nodes[node.parent_id].replies.append(node)
 
     def prune(node: Node) -> bool:
         node.replies = [r for r in node.replies if prune(r)]
         return node.state != "placeholder" or bool(node.replies)
 
     return [nodes[i] for i in root_ids if i in nodes and prune(nodes[i])]
+
+
+def in_page_order(threads: list[Node]) -> list[Node]:
+    """The threads' comments in the order the page shows them, each followed by its replies.
+
+    The template writes them in one flat loop (a recursive loop cost more than the
+    comments' markup): a comment with replies opens their list; `closes` says how many
+    lists (with their parents' items) end after a comment.
+    """
+    ordered: list[Node] = []
+    lists = [iter(threads)]  # the lists being written, innermost last
+    while lists:
+        node = next(lists[-1], None)
+        if node is None:  # a list ended: a reply list ends with its parent's item
+            lists.pop()
+            if lists:
+                ordered[-1].closes += 1
+        else:
+            ordered.append(node)
+            if node.replies:
+                lists.append(iter(node.replies))
+    return ordered
 
 
 def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
@@ -150,6 +256,7 @@ def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
     user = current_user if current_user.is_authenticated else None
     return {
         "threads": threads,
+        "thread_comments": in_page_order(threads),
         "thread_pages": pagination,
         "comment_order": "newest" if newest else "oldest",
         "comment_form": form,
@@ -210,7 +317,7 @@ def can_delete(comment: Comment, user: User | None) -> bool:
 def thread_page_of(comment: Comment) -> int:
     """The page of the post's thread list that holds this comment's thread (oldest first)."""
     root = db.session.get(Comment, comment.root_id or comment.id) or comment
-    before = _roots_query(comment.post, [], newest=False).where(
+    before = _roots_query(comment.post_id, [], newest=False).where(
         or_(
             Comment.created_at < root.created_at,
             and_(Comment.created_at == root.created_at, Comment.id < root.id),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import json
+import operator
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
@@ -28,9 +29,13 @@ from ..models import (
 )
 
 
-def visible_posts(kind: str = PostKind.POST, now: datetime | None = None) -> Select:
-    """Published posts, and scheduled ones whose time has come, newest first."""
-    now = now or utcnow()
+def visible_posts(kind: str = PostKind.POST, now=None) -> Select:
+    """Published posts, and scheduled ones whose time has come, newest first.
+
+    now: a datetime (the present by default), or a bind parameter in statements built once.
+    """
+    if now is None:
+        now = utcnow()
     return (
         select(Post)
         .where(
@@ -101,24 +106,39 @@ def redirect_target(old_slug: str) -> Post | None:
     return redirect.post
 
 
+def _neighbour_links():
+    """The older and newer visible posts' titles and slugs around one, in one statement
+    built once: each side is the nearest post by (published_at, id) in its direction."""
+    at, post_id, now = bindparam("published_at"), bindparam("post_id"), bindparam("now")
+    links = visible_posts(now=now).limit(1)
+
+    def side(name: str, nearer, order):
+        return (
+            links.with_only_columns(literal(name).label("side"), Post.title, Post.slug)
+            .where(
+                or_(
+                    nearer(Post.published_at, at),
+                    and_(Post.published_at == at, nearer(Post.id, post_id)),
+                )
+            )
+            .order_by(None)
+            .order_by(*order)
+            .subquery()
+        )
+
+    older = side("older", operator.lt, (Post.published_at.desc(), Post.id.desc()))
+    newer = side("newer", operator.gt, (Post.published_at.asc(), Post.id.asc()))
+    return union_all(select(older), select(newer))
+
+
+_NEIGHBOURS = _neighbour_links()
+
+
 def neighbours(post: Post):
-    """The previous (older) and next (newer) visible posts, as (title, slug) rows."""
-    key = (post.published_at, post.id)
-    # Title and slug are all the links show: whole posts would load their bodies and tags.
-    links = visible_posts().with_only_columns(Post.title, Post.slug).limit(1)
-    older = db.session.execute(
-        links.where(
-            or_(Post.published_at < key[0], and_(Post.published_at == key[0], Post.id < key[1]))
-        )
-    ).first()
-    newer = db.session.execute(
-        links.where(
-            or_(Post.published_at > key[0], and_(Post.published_at == key[0], Post.id > key[1]))
-        )
-        .order_by(None)
-        .order_by(Post.published_at.asc(), Post.id.asc())
-    ).first()
-    return older, newer
+    """The previous (older) and next (newer) visible posts, as (side, title, slug) rows."""
+    params = {"published_at": post.published_at, "post_id": post.id, "now": utcnow()}
+    found = {row.side: row for row in database.rows(_NEIGHBOURS, params)}
+    return found.get("older"), found.get("newer")
 
 
 def table_of_contents(post: Post) -> list[dict]:
