@@ -58,6 +58,10 @@ class Node:
         self.replies: list[Node] = []
         self.closes = 0  # reply lists that end after this comment (see in_page_order)
 
+    @property
+    def ended_lists(self) -> range:
+        return range(self.closes)
+
 
 def held_ids() -> list[int]:
     return [i for i in session.get(HELD_KEY, []) if isinstance(i, int)]
