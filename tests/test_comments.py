@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import event, select
@@ -85,6 +86,55 @@ def test_thread_is_nested_oldest_first_with_newest_switch(client, app, post):
     newest = client.get(f"/posts/{post}?order=newest").text
     assert newest.index("Second thoughts") < newest.index("First thoughts")
     assert f'href="#comment-{first}"' in page
+
+
+class ThreadShape(HTMLParser):
+    """Each comment item's enclosing comment item, read from the page's nesting.
+
+    The thread is written by one flat loop that opens and closes the reply lists itself;
+    an item closed in the wrong place would move comments to the wrong parent.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[str | None] = []  # the open <li>/<ol>: a comment id, or None
+        self.parents: dict[str, str | None] = {}
+        self.order: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ("li", "ol"):
+            return
+        attrs = dict(attrs)
+        comment = None
+        if tag == "li" and "comment" in (attrs.get("class") or "").split():
+            comment = attrs["id"]
+            self.parents[comment] = next((c for c in reversed(self.open) if c), None)
+            self.order.append(comment)
+        self.open.append(comment)
+
+    def handle_endtag(self, tag):
+        if tag in ("li", "ol"):
+            self.open.pop()
+
+
+def test_deep_threads_nest_each_reply_under_its_parent(client, app, post):
+    a = add(app, post, "A root")
+    b = add(app, post, "B reply to A", parent=a)
+    c = add(app, post, "C reply to B", parent=b)
+    d = add(app, post, "D reply to A", parent=a)
+    e = add(app, post, "E root")
+    f = add(app, post, "F reply to E", parent=e)
+    g = add(app, post, "G reply to F", parent=f)
+    h = add(app, post, "H reply to G", parent=g)  # its end closes three lists at once
+    i = add(app, post, "I root, no replies")
+    shape = ThreadShape()
+    shape.feed(client.get(f"/posts/{post}").text)
+    assert shape.open == []  # every <li> and <ol> opened was closed
+    expected = {a: None, b: a, c: b, d: a, e: None, f: e, g: f, h: g, i: None}
+    assert shape.parents == {
+        f"comment-{k}": (f"comment-{v}" if v else None) for k, v in expected.items()
+    }
+    assert shape.order == [f"comment-{n}" for n in (a, b, c, d, e, f, g, h, i)]
 
 
 def test_count_shown_on_lists(client, app, post):

@@ -6,7 +6,9 @@ posts with 10 / 100 / 1,000 comments, starts gunicorn (4 sync workers on a free 
 port) with the page cache off and then on, and measures requests/s and p50/p99 latency
 with `wrk -t2 -c16` (a Python load generator when wrk is missing). In the same run, a bare
 Flask app under the same gunicorn settings returns each page's bytes from memory: the
-framework's ceiling, which each page's rate is printed as a fraction of.
+framework's ceiling, which each page's rate is printed as a fraction of. Rows marked
+"mem" are the home and post pages rendered by the blog's own templates and request
+handling from objects loaded once (no queries): what the templates alone allow.
 The table is also written to tests/bench/results/latest.txt.
 """
 
@@ -43,6 +45,10 @@ PAGES = {
     "post (300 comments)": f"/posts/{BIG_POST}",
     "search empathy": "/search?q=empathy",
     "feed": "/feed.xml",
+}
+FROM_MEMORY = {  # the same pages rendered from objects loaded once: no queries (bench_wsgi)
+    "home": "/bench/from-memory/home",
+    "post (300 comments)": "/bench/from-memory/post",
 }
 GROWTH = [10, 100, 1000]
 TARGETS = {  # (page, cache) -> least fraction of the ceiling
@@ -332,6 +338,13 @@ def bench_database(name: str, url: str, work: Path, seconds: float, redis: str |
                     flush=True,
                 )
             if cache == "off":
+                for page, path in FROM_MEMORY.items():
+                    load(server.url + path, 1)
+                    results[(page, "mem")] = load(server.url + path, seconds)
+                    print(
+                        f"   no queries {page:20} {results[(page, 'mem')].rate:8.0f} req/s",
+                        flush=True,
+                    )
                 for count in GROWTH:
                     path = f"/posts/empathy-in-action-{count}-comments"
                     load(server.url + path, 1, connections=1, threads=1)
@@ -403,13 +416,17 @@ def report(ceilings, all_results, all_growth, seconds: float) -> str:
                 f"{db_name:10} {'-':5} {page:22} {top.rate:8.0f} {1:10.2f} "
                 f"{top.p50_ms:8.2f} {top.p99_ms:8.2f}  bare Flask, same bytes (ceiling)"
             )
-            for cache in ("off", "on"):
+            for cache in ("off", "on", "mem"):
+                if (page, cache) not in results:
+                    continue
                 r = results[(page, cache)]
                 fraction = r.rate / top.rate
                 target = TARGETS.get((page, cache))
                 verdict = ""
                 if target is not None:
                     verdict = f">= {target:.2f} {'ok' if fraction >= target else 'MISSED'}"
+                if cache == "mem":
+                    verdict = "same templates, objects from memory: no queries"
                 if r.errors:
                     verdict += f" ({r.errors} errors)"
                 lines.append(
