@@ -11,7 +11,7 @@ from flask import abort
 from sqlalchemy import Select, and_, bindparam, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, raiseload
 
 from .. import database
 from ..extensions import db
@@ -47,11 +47,15 @@ def visible_posts(kind: str = PostKind.POST, now=None) -> Select:
     )
 
 
-# Lists show a post's title, summary and meta, never its body: leave the big columns
-# behind (raiseload: a template that reached for one would fail in tests, not add queries).
-LISTED = tuple(
-    defer(column, raiseload=True)
-    for column in (Post.body_md, Post.body_html, Post.body_text, Post.toc_json)
+# Lists show a post's title, summary and meta, never its body or tags: leave the big
+# columns and the tags query behind (raiseload: a template that reached for one would
+# fail in tests, not add queries).
+LISTED = (
+    *(
+        defer(column, raiseload=True)
+        for column in (Post.body_md, Post.body_html, Post.body_text, Post.toc_json)
+    ),
+    raiseload(Post.tags),
 )
 
 
