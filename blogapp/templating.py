@@ -64,7 +64,15 @@ def _format_datetime(value: datetime, zone: str) -> str:
 
 
 def iso(value: datetime | date | None) -> str:
-    return value.isoformat() if value is not None else ""
+    if value is None:
+        return ""
+    # The zone is part of the key: equal instants in two zones are equal datetimes.
+    return _iso(value, getattr(value, "tzinfo", None))
+
+
+@lru_cache(maxsize=4096)  # as for _format_datetime: each comment's time, on every view
+def _iso(value: datetime | date, zone) -> str:
+    return value.isoformat()
 
 
 def site_nav() -> dict:
