@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 from html import unescape
@@ -135,6 +136,32 @@ def test_deep_threads_nest_each_reply_under_its_parent(client, app, post):
         f"comment-{k}": (f"comment-{v}" if v else None) for k, v in expected.items()
     }
     assert shape.order == [f"comment-{n}" for n in (a, b, c, d, e, f, g, h, i)]
+
+
+def test_a_reply_chain_deeper_than_pythons_recursion_limit_still_shows(client, app, post):
+    """1,200 replies each to the one before: no step of the page recurses per level."""
+    depth = 1200
+    with app.app_context():
+        target = db.session.scalar(select(Post).where(Post.slug == post))
+        parent, ids = None, []
+        for n in range(depth):
+            # One deleted in the middle (shown as [deleted]: replies follow it) and the last
+            # five (dropped: nothing shown under them).
+            gone = n == depth // 2 or n >= depth - 5
+            status = CommentStatus.DELETED if gone else CommentStatus.APPROVED
+            parent = make_comment(target, f"Level {n}.", status, parent, commit=False)
+            ids.append(parent.id)
+        db.session.commit()
+    response = client.get(f"/posts/{post}")
+    assert response.status_code == 200
+    shape = ThreadShape()
+    shape.feed(response.text)
+    assert shape.open == []
+    shown = [f"comment-{i}" for i in ids[: depth - 5]]
+    assert shape.order == shown
+    assert all(shape.parents[child] == parent for parent, child in itertools.pairwise(shown))
+    assert response.text.count("[deleted]") == 1
+    assert f"Level {depth - 6}." in response.text and f"Level {depth - 5}." not in response.text
 
 
 def test_count_shown_on_lists(client, app, post):

@@ -48,8 +48,9 @@ class Node:
     )
 
     def __init__(self, row, state: str):
-        self.id, self.parent_id, self.user_id, self.status = row[:4]
-        self.guest_website, self.created_at, self.edited_at = row[5:8]
+        self.id, self.parent_id, self.user_id = row.id, row.parent_id, row.user_id
+        self.status, self.guest_website = row.status, row.guest_website
+        self.created_at, self.edited_at = row.created_at, row.edited_at
         # "held" is shown to its poster alone: without its links (only moderators see those).
         self.html = strip_links(row.body_html) if state == "held" else row.body_html
         self.state = state  # "approved", "held" or "placeholder" ([deleted])
@@ -116,10 +117,13 @@ def _root_order(newest: bool) -> tuple:
 
 
 def _thread_page(newest: bool) -> Select:
-    """One page of threads in one statement: the page's roots (with how many there are in
-    all and each one's place) joined to every comment of their threads, shown columns only,
-    with the members' names. Built once per order and run with bind parameters: building
-    and counting separately cost more than running the query."""
+    """One page of threads in one statement, built once per order.
+
+    The page's roots (with how many there are in all, and each one's place) joined to
+    every comment of their threads: shown columns only, with the members' names. Run with
+    bind parameters: building the statements and counting separately cost more than
+    running the query.
+    """
     post_id = bindparam("post_id")
     roots = (
         _roots_query(post_id, bindparam("held", expanding=True), newest)
@@ -218,11 +222,23 @@ def build_tree(rows, root_ids: list[int], held: set[int]) -> list[Node]:
         if node.parent_id in nodes and node.id not in roots:
             nodes[node.parent_id].replies.append(node)
 
-    def prune(node: Node) -> bool:
-        node.replies = [r for r in node.replies if prune(r)]
-        return node.state != "placeholder" or bool(node.replies)
+    return _without_empty_placeholders([nodes[i] for i in root_ids if i in nodes])
 
-    return [nodes[i] for i in root_ids if i in nodes and prune(nodes[i])]
+
+def _without_empty_placeholders(threads: list[Node]) -> list[Node]:
+    """Drop [deleted] comments with nothing shown under them, deepest first.
+
+    No recursion: a chain of replies may be deeper than Python's recursion limit.
+    """
+    top_down: list[Node] = []
+    stack = list(threads)
+    while stack:
+        node = stack.pop()
+        top_down.append(node)
+        stack.extend(node.replies)
+    for node in reversed(top_down):  # every node after all of its replies
+        node.replies = [r for r in node.replies if r.state != "placeholder" or r.replies]
+    return [r for r in threads if r.state != "placeholder" or r.replies]
 
 
 def in_page_order(threads: list[Node]) -> list[Node]:
