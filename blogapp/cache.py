@@ -488,7 +488,7 @@ def _finish_response(response):
     state: _RequestState | None = g.get("page_cache")
     if state is None or not state.hit:
         body, has_token = _without_token(response.get_data())
-        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+        digest = _digest(body)
         if not response.get_etag()[0]:
             response.set_etag(_visitor_etag(digest, has_token))
         if state is not None and _storable(response, body):
@@ -506,6 +506,24 @@ def _finish_response(response):
     if not response.cache_control.no_store and response.cache_control.max_age is None:
         response.cache_control.no_cache = True
     return response.make_conditional(request)
+
+
+def leave_out_of_etag(value: str) -> str:
+    """Mark a value this page carries as not part of its ETag; returns it.
+
+    For values that change with time but not with content (the comment form's stamp is
+    a new signed time each second): otherwise the same visitor, asking again a second
+    later about an unchanged page, would get the whole page instead of a 304.
+    """
+    if has_app_context():
+        g.setdefault("etag_leaves_out", []).append(value)
+    return value
+
+
+def _digest(body: bytes) -> str:
+    for value in g.get("etag_leaves_out", ()):
+        body = body.replace(value.encode(), b"")
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def _without_token(body: bytes) -> tuple[bytes, bool]:

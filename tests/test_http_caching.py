@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from types import SimpleNamespace
 
 import pytest
 
+from blogapp.comments import moderation
 from tests.builders import make_post, make_user
 from tests.test_cache import enable_cache
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+STAMP = re.compile(r'name="stamp"[^>]*value="([^"]+)"')
 
 
 class Made:
@@ -36,10 +40,16 @@ def test_unchanged_page_answers_304(client, post, path):
     assert "no-cache" in first.headers["Cache-Control"]  # browsers revalidate: never stale
 
 
-def test_post_page_answers_304_to_the_same_visitor(client, post):
+def test_post_page_answers_304_to_the_same_visitor(client, post, monkeypatch):
     first = client.get(f"/posts/{post.slug}")
+    # A second later the comment form's time stamp is another; the page is the same.
+    later = time.time() + 1
+    monkeypatch.setattr(moderation, "time", SimpleNamespace(time=lambda: later))
     again = client.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+    fresh = client.get(f"/posts/{post.slug}")
+    assert STAMP.search(fresh.text).group(1) != STAMP.search(first.text).group(1)
+    assert fresh.headers["ETag"] == first.headers["ETag"]
 
 
 def test_changed_page_answers_200_with_the_new_content(client, post, app):

@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from ..cache import leave_out_of_etag
 from ..extensions import db
 from ..markup import count_links
 from ..models import Comment, CommentStatus, Post, Setting, User, utcnow
@@ -100,7 +101,9 @@ def private_detail(text: str) -> str | None:
 
 
 def form_stamp() -> str:
-    return make_token("comment-form", int(time.time()))
+    # An older stamp is as good as a new one (it only shows the form wasn't sent back too
+    # soon), so a page differing only in its stamp keeps its ETag.
+    return leave_out_of_etag(make_token("comment-form", int(time.time())))
 
 
 def too_fast(stamp: str | None) -> bool:
