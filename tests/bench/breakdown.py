@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.run import BIG_POST, SECRET, fill  # noqa: E402
+from tests.bench.run import BIG_POST, blog_env, fill  # noqa: E402
 
 
 def timed(fn, runs: int = 200) -> float:
@@ -36,13 +36,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="blog-breakdown-"))
     url = f"sqlite:///{work / 'blog.sqlite3'}"
     fill(url)
-    os.environ.update(
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET,
-        PAGE_CACHE_ENABLED="false",
-        RATELIMIT_ENABLED="false",
-        BENCH_GENERATION_FILE=str(work / "generation"),
-    )
+    os.environ.update(blog_env(url, work / "generation", cache=False))
     from flask import g
     from flask_login import current_user
     from werkzeug.datastructures import MultiDict

@@ -305,6 +305,18 @@ def python_load(url: str, seconds: float, connections: int) -> Result:
 # -- the run -----------------------------------------------------------------------------
 
 
+def blog_env(url: str, generation_file: Path, cache: bool) -> dict[str, str]:
+    """The environment tests.bench.bench_wsgi's app is configured from."""
+    return {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "BLOG_ENV": "production",
+        "PAGE_CACHE_ENABLED": "true" if cache else "false",
+        "RATELIMIT_ENABLED": "false",
+        "BENCH_GENERATION_FILE": str(generation_file),
+    }
+
+
 def bench_database(name: str, url: str, work: Path, seconds: float, redis: str | None):
     """Rates for each page with the cache off and on, the growth series, and the pages' bytes."""
     print(f"\n== {name}: filling 1,000 posts and the commented posts...", flush=True)
@@ -315,14 +327,7 @@ def bench_database(name: str, url: str, work: Path, seconds: float, redis: str |
     growth: dict[int, Result] = {}
     page_bytes: dict[str, bytes] = {}
     for cache in ("off", "on"):
-        env = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "BLOG_ENV": "production",
-            "PAGE_CACHE_ENABLED": "true" if cache == "on" else "false",
-            "RATELIMIT_ENABLED": "false",
-            "BENCH_GENERATION_FILE": str(work / f"gen-{name}"),
-        }
+        env = blog_env(url, work / f"gen-{name}", cache == "on")
         if redis and cache == "on":
             env["REDIS_URL"] = redis
         server = Server("tests.bench.bench_wsgi:app", env, work / "gunicorn.log")
