@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.builders import PASSWORD, make_category, make_user
 
@@ -84,57 +85,58 @@ def test_an_author_writes_previews_schedules_publishes_edits_and_deletes(
     # Preview without saving: the article as readers will see it, the form still filled in.
     page.get_by_role("button", name="Preview").click()
     preview = page.get_by_role("region", name="Preview — not saved yet")
-    assert preview.get_by_role("heading", level=1, name="Sleeping after night shifts").is_visible()
-    assert preview.get_by_role("heading", level=2, name="A week of shifts").is_visible()
-    assert preview.get_by_role("link", name="the co-op's guide").is_visible()
-    assert preview.locator("table td.align-right").first.inner_text() == "Night"
-    assert preview.locator("pre code.language-python").inner_text().strip() == 'print("rota")'
+    expect(
+        preview.get_by_role("heading", level=1, name="Sleeping after night shifts")
+    ).to_be_visible()
+    expect(preview.get_by_role("heading", level=2, name="A week of shifts")).to_be_visible()
+    expect(preview.get_by_role("link", name="the co-op's guide")).to_be_visible()
+    expect(preview.locator("table td.align-right").first).to_have_text("Night")
+    expect(preview.locator("pre code.language-python")).to_have_text('print("rota")')
     assert preview.locator("img.cover").get_attribute("srcset").count("w,") == 2
-    assert page.get_by_role("textbox", name="Title").input_value() == "Sleeping after night shifts"
-    assert page.get_by_text("A cover image is attached.").is_visible()
+    expect(page.get_by_role("textbox", name="Title")).to_have_value("Sleeping after night shifts")
+    expect(page.get_by_text("A cover image is attached.")).to_be_visible()
 
     # Schedule it for tomorrow, in the site's time zone.
     tomorrow = datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)
     page.get_by_label("Publish date and time").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule").click()
-    assert page.get_by_text("Post scheduled for").is_visible()
+    expect(page.get_by_text("Post scheduled for")).to_be_visible()
     page.goto(live_server + "/")
-    assert page.get_by_role("link", name="Sleeping after night shifts").count() == 0
+    expect(page.get_by_role("link", name="Sleeping after night shifts")).to_have_count(0)
 
     # Publish now.
     page.goto(live_server + "/dashboard")
-    assert "Scheduled" in page.get_by_role("row", name="Sleeping after night shifts").inner_text()
+    expect(page.get_by_role("row", name="Sleeping after night shifts")).to_contain_text("Scheduled")
     assert axe_violations(page) == []
     page.get_by_role("link", name="Edit “Sleeping after night shifts”").click()
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("Post published.").is_visible()
+    expect(page.get_by_text("Post published.")).to_be_visible()
 
     page.goto(live_server + "/")
     page.get_by_role("link", name="Sleeping after night shifts").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Sleeping after night shifts"
-    assert page.get_by_role("navigation", name="Contents").is_visible()
-    assert page.get_by_role("img", name="A dark, quiet bedroom").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sleeping after night shifts")
+    expect(page.get_by_role("navigation", name="Contents")).to_be_visible()
+    expect(page.get_by_role("img", name="A dark, quiet bedroom")).to_be_visible()
     page.goto(live_server + "/category/advice")
-    assert page.get_by_role("link", name="Sleeping after night shifts").is_visible()
+    expect(page.get_by_role("link", name="Sleeping after night shifts")).to_be_visible()
 
     # Edit it.
     page.goto(live_server + "/dashboard")
     page.get_by_role("link", name="Edit “Sleeping after night shifts”").click()
     page.get_by_role("textbox", name="Title").fill("Sleeping well after night shifts")
     page.get_by_role("button", name="Update").click()
-    assert page.get_by_text("Post published.").is_visible()
+    expect(page.get_by_text("Post published.")).to_be_visible()
     page.get_by_role("link", name="View post").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Sleeping well after night shifts"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sleeping well after night shifts")
 
     # Delete it, with a confirmation step.
     page.goto(live_server + "/dashboard")
     page.get_by_role("link", name="Delete “Sleeping well after night shifts”").click()
-    assert (
-        page.get_by_role("heading", level=1).inner_text()
-        == "Delete “Sleeping well after night shifts”?"
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Delete “Sleeping well after night shifts”?"
     )
     page.get_by_role("button", name="Delete post").click()
-    assert page.get_by_text("was deleted").is_visible()
+    expect(page.get_by_text("was deleted")).to_be_visible()
     response = page.goto(live_server + "/posts/sleeping-after-night-shifts")
     assert response.status == 404
     page.problems.clear()  # the console's note about the 404 we asked for
@@ -150,7 +152,7 @@ def test_a_refused_upload_keeps_what_was_typed(page, live_server, author, tmp_pa
     page.get_by_label("Cover image", exact=True).set_input_files(str(fake))
     page.get_by_label("Cover image description (alt text)").fill("Alt")
     page.get_by_role("button", name="Save draft").click()
-    assert page.get_by_text("not an image we accept").is_visible()
-    assert page.get_by_role("textbox", name="Title").input_value() == "Kept title"
-    assert page.get_by_role("textbox", name="Body").input_value() == "Kept body text"
+    expect(page.get_by_text("not an image we accept")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Title")).to_have_value("Kept title")
+    expect(page.get_by_role("textbox", name="Body")).to_have_value("Kept body text")
     page.problems.clear()  # the 400 status shows as a console note

@@ -159,4 +159,4 @@ def test_narrow_screen_deep_thread_does_not_scroll_sideways(page, live_server, d
     page.goto(f"{live_server}/posts/{discussion}")
     expect(page.get_by_text("depth 11")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-    assert page.locator(".comment-replies").count() == 11
+    expect(page.locator(".comment-replies")).to_have_count(11)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from blogapp import create_app
 from tests import helpers
@@ -51,24 +52,24 @@ def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, 
     page.get_by_label("Password", exact=True).fill(FIRST_PASSWORD)
     page.get_by_label("Confirm password").fill(FIRST_PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Your account").is_visible()
-    assert page.get_by_text("(not confirmed yet)").is_visible()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_text("(not confirmed yet)")).to_be_visible()
     no_axe_violations(page)
 
     mail = inbox.last("night.nurse@example.org", "Confirm your email address")
     page.goto(live_server + link_path(mail))
     no_axe_violations(page)
     page.get_by_role("button", name="Confirm email").click()
-    assert page.get_by_text("night.nurse@example.org is confirmed").is_visible()
-    assert page.get_by_text("(confirmed)").is_visible()
+    expect(page.get_by_text("night.nurse@example.org is confirmed")).to_be_visible()
+    expect(page.get_by_text("(confirmed)")).to_be_visible()
 
     account_nav.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
     account_nav.get_by_role("link", name="Sign in").click()
     page.get_by_label("Email or username").fill("night_nurse")
     page.get_by_label("Password").fill(FIRST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("You are signed in.").is_visible()
+    expect(page.get_by_text("You are signed in.")).to_be_visible()
     account_nav.get_by_role("button", name="Sign out").click()
 
     account_nav.get_by_role("link", name="Sign in").click()
@@ -76,26 +77,26 @@ def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, 
     no_axe_violations(page)
     page.get_by_label("Email").fill("night.nurse@example.org")
     page.get_by_role("button", name="Send reset link").click()
-    assert page.get_by_text("If night.nurse@example.org has an account here").is_visible()
+    expect(page.get_by_text("If night.nurse@example.org has an account here")).to_be_visible()
     mail = inbox.last("night.nurse@example.org", "Reset your password")
     page.goto(live_server + link_path(mail))
     no_axe_violations(page)
     page.get_by_label("New password", exact=True).fill(SECOND_PASSWORD)
     page.get_by_label("Confirm new password").fill(SECOND_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    assert page.get_by_text("Your password was changed").is_visible()
+    expect(page.get_by_text("Your password was changed")).to_be_visible()
 
     page.get_by_label("Email or username").fill("night.nurse@example.org")
     page.get_by_label("Password").fill(FIRST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("don't match an account").is_visible()
+    expect(page.get_by_text("don't match an account")).to_be_visible()
     # The refused form comes back as a 400, which the console notes; nothing else may appear.
     assert all("status of 400" in problem for problem in page.problems)
     page.problems.clear()
     page.get_by_label("Password").fill(SECOND_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("You are signed in.").is_visible()
-    assert account_nav.get_by_text("night_nurse").is_visible()
+    expect(page.get_by_text("You are signed in.")).to_be_visible()
+    expect(account_nav.get_by_text("night_nurse")).to_be_visible()
 
 
 @pytest.mark.parametrize(
@@ -121,5 +122,5 @@ def test_account_and_admin_pages_have_no_axe_violations(page, live_server, app, 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(live_server + path)
-    assert page.locator("h1").count() == 1
+    expect(page.locator("h1")).to_have_count(1)
     no_axe_violations(page)

@@ -1,7 +1,10 @@
 """Every public page type in Chromium: it renders, and axe-core finds no violations."""
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from blogapp.demo import seed_demo
@@ -50,24 +53,27 @@ def test_public_pages_have_no_axe_violations(page, live_server, content, path):
     if path == "/no-such-page":
         assert response.status == 404
         page.problems.clear()  # the console's own note about the 404 we asked for
-    assert page.locator("h1").count() == 1
+    expect(page.locator("h1")).to_have_count(1)
     assert axe_violations(page) == []
 
 
 def test_article_reads_as_written(page, live_server, content):
     page.goto(live_server + "/")
     page.get_by_role("link", name="Empathy in Action: Fostering Patient Trust").click()
-    assert page.get_by_role("heading", level=1).inner_text() == (
+    expect(page.get_by_role("heading", level=1)).to_have_text(
         "Empathy in Action: Fostering Patient Trust"
     )
-    assert page.get_by_role(
-        "heading", level=2, name="Patient Trust is Pivotal to Quality Care"
-    ).is_visible()
-    assert page.get_by_role("heading", level=3, name="Training for Empathetic Care").is_visible()
+    expect(
+        page.get_by_role("heading", level=2, name="Patient Trust is Pivotal to Quality Care")
+    ).to_be_visible()
+    expect(
+        page.get_by_role("heading", level=3, name="Training for Empathetic Care")
+    ).to_be_visible()
     page.get_by_role("navigation", name="Contents").get_by_role(
         "link", name="Cultivating a Culture of Empathy"
     ).click()
-    assert page.url.endswith("#cultivating-a-culture-of-empathy")
+    # The jump is a same-page navigation that lands a moment after the click: wait for it.
+    expect(page).to_have_url(re.compile(r"#cultivating-a-culture-of-empathy$"))
 
 
 def test_skip_link_moves_focus_to_main(page, live_server, content):
@@ -76,7 +82,8 @@ def test_skip_link_moves_focus_to_main(page, live_server, content):
     skip = page.get_by_role("link", name="Skip to content")
     assert skip.evaluate("el => el === document.activeElement")
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    expect(page).to_have_url(re.compile(r"#main$"))
+    expect(page.locator("main#main")).to_be_focused()
 
 
 def test_narrow_screen_has_no_horizontal_scroll(page, live_server, content):
