@@ -89,7 +89,9 @@ PRIVATE_ENDPOINTS = frozenset(
     {"static", "posts.upload", "comments.moderate_link", "comments.unsubscribe", "comments.edit"}
 )
 # Changes to these tables never show on a public page.
-TABLES_NOT_SHOWN = frozenset({"subscriptions"})
+TABLES_NOT_SHOWN = frozenset(
+    {"subscriptions", "outbox", "newsletters", "subscribers", "subscriber_categories"}
+)
 # A user's row shows on pages only through these columns (and by existing at all).
 USER_SHOWN_FIELDS = ("username", "display_name", "bio", "bio_html")
 # Headers made per response (or that must never be replayed) are not stored with a page.
