@@ -5,7 +5,16 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
@@ -59,7 +68,7 @@ def subscribers_csv():
             buffer.truncate()
 
     return Response(
-        lines(),
+        stream_with_context(lines()),
         mimetype="text/csv",
         headers={
             "Content-Disposition": 'attachment; filename="subscribers.csv"',

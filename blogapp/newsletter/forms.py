@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth import accounts
@@ -10,8 +11,8 @@ from . import services
 from .services import Choices
 
 FREQUENCIES = [
-    (Frequency.EVERY_POST.value, "Every new post"),
-    (Frequency.WEEKLY.value, "A weekly digest"),
+    SelectChoice(Frequency.EVERY_POST.value, "Every new post"),
+    SelectChoice(Frequency.WEEKLY.value, "A weekly digest"),
 ]
 
 
@@ -40,7 +41,7 @@ class ChoicesForm(FlaskForm):
     categories = CheckboxList("Categories (none ticked: all of them)", coerce=int, choices=[])
 
     def set_categories(self, categories) -> None:
-        self.categories.choices = [(c.id, c.name) for c in categories]
+        self.categories.choices = [SelectChoice(c.id, c.name) for c in categories]
 
     def choices(self) -> Choices:
         return Choices(
