@@ -154,7 +154,10 @@ def deliver_batch(worker: str, limit: int, now: datetime | None = None) -> int:
                     transport.send(message)
                 except SEND_ERRORS as error:
                     _failed(row, worker, error)
-                    if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
+                    # SMTPException is an OSError too: only a lost connection stops the batch.
+                    if isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+                        error, smtplib.SMTPException
+                    ):
                         raise  # the connection is gone: the rest of the batch waits too
                     continue
                 _finish(row["id"], worker, status=OutboxStatus.SENT, sent_at=utcnow())

@@ -57,8 +57,8 @@ def announce(post: Post) -> None:
 def digest_window(now: datetime) -> tuple[str, datetime, datetime]:
     """The last week whose digest is due by now: (period, start, end), in UTC.
 
-    A week runs Monday 00:00 to Monday 00:00 in BLOG_TIMEZONE; its digest goes out on the
-    next Monday at NEWSLETTER_DIGEST_HOUR (and covers posts published before that hour).
+    A digest week runs from Monday at NEWSLETTER_DIGEST_HOUR (BLOG_TIMEZONE) to the next
+    Monday at that hour, when its digest goes out; the period names the starting ISO week.
     """
     zone = ZoneInfo(current_app.config["BLOG_TIMEZONE"])
     hour = int(current_app.config["NEWSLETTER_DIGEST_HOUR"])
