@@ -37,9 +37,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .auth.account import bp as account_bp
     from .comments import bp as comments_bp
     from .discovery import bp as discovery_bp
     from .health import bp as health_bp
