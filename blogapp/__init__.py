@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     commands.init_app(app)
     cache.init_app(app)
+    security.trust_proxies(app)  # outermost, so every layer sees the client's address
     return app
 
 
