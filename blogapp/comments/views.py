@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..cache import public_page
 from ..extensions import csrf, db
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
@@ -114,6 +115,7 @@ def permalink(comment_id: int):
 
 
 @bp.get("/comments/<int:comment_id>/reply")
+@public_page
 def reply(comment_id: int):
     """The reply form without JavaScript: the comment quoted, the form under it."""
     parent = visible_comment_or_404(comment_id)
