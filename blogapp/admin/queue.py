@@ -9,6 +9,7 @@ from .. import database
 from ..comments import moderation, services
 from ..comments.forms import ConfirmForm, WordListForm
 from ..extensions import db
+from ..inputs import optional_int, page_number, request_int
 from ..models import CommentStatus, Post
 from ..permissions import admin_required, author_required
 from . import bp
@@ -22,9 +23,9 @@ def queue_args() -> dict:
     status = request.args.get("status", CommentStatus.PENDING)
     return {
         "status": status if status in TABS else CommentStatus.PENDING,
-        "post": request.args.get("post", type=int),
+        "post": request.args.get("post", type=request_int),
         "commenter": (request.args.get("commenter") or "")[:300] or None,
-        "page": request.args.get("page", 1, type=int),
+        "page": request.args.get("page", 1, type=page_number),
     }
 
 
@@ -37,7 +38,7 @@ def comments():
         action = request.form.get("action", "")
         if not form.validate_on_submit() or action not in services.ACTIONS:
             abort(400)
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:500]
+        ids = [i for i in map(optional_int, request.form.getlist("ids")[:500]) if i is not None]
         chosen = services.moderatable(current_user, ids)
         if not chosen:
             flash("Choose at least one comment first.", "error")
@@ -46,8 +47,7 @@ def comments():
             flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
         return redirect(url_for("admin.comments", **{k: v for k, v in args.items() if v}))
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
-    page = args["page"] if 1 <= args["page"] <= 100_000 else 1
-    pagination = database.paginate(query, page, 50, error_out=False)
+    pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
         "admin/comments.html",
         pagination=pagination,
