@@ -27,6 +27,35 @@ def seed_demo_command():
 
     created = seed_demo()
     click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
+    click.echo(sign_in_instructions())
+
+
+def sign_in_instructions() -> str:
+    """How to sign in as the demo admin: a one-time link to set its password, while it has none.
+
+    Links are built from SITE_URL when it is set, else the address `flask run` serves.
+    """
+    from flask import current_app, url_for
+
+    from .auth.services import reset_token
+    from .demo import DEMO_ADMIN, demo_admin
+
+    base = (current_app.config.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    admin = demo_admin()
+    with current_app.test_request_context("/", base_url=base):
+        sign_in = url_for("auth.login", _external=True)
+        if admin is None or admin.password_hash or not admin.is_admin or admin.suspended:
+            return (
+                f"Sign in at {sign_in} (the demo admin is {DEMO_ADMIN['username']!r}; "
+                "“Forgot your password?” there sends a reset link)."
+            )
+        link = url_for("auth.reset", token=reset_token(admin), _external=True)
+    return (
+        f"\nTo sign in as the demo admin ({admin.username}), start the server, then open this\n"
+        f"one-time link within an hour and choose a password:\n\n    {link}\n\n"
+        f"Then sign in at {sign_in} as {admin.username}. "
+        "(Run seed-demo again for a fresh link.)"
+    )
 
 
 @click.command("create-user")

@@ -51,6 +51,9 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "COMMENT_EDIT_MINUTES": _int,
+    "COMMENT_MAX_LINKS": _int,
+    "BLOG_DISCLAIMER": str,
 }
 
 
@@ -64,6 +67,9 @@ DEFAULTS = {
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
     "COMMENT_EDIT_MINUTES": 15,
+    "COMMENT_MAX_LINKS": 2,  # more links than this: held for moderation
+    # The footer's disclaimer (comment-style Markdown); None: the built-in text.
+    "BLOG_DISCLAIMER": None,
     "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
     "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
     "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429

@@ -14,6 +14,7 @@ from datetime import datetime
 from flask import current_app, render_template, request, url_for
 from sqlalchemy import select
 
+from .. import site_settings
 from ..extensions import db
 from ..models import Category, Comment, CommentStatus, Post, utcnow
 from ..posts.services import in_category, visible_posts
@@ -49,8 +50,8 @@ def site_feed() -> str:
     posts = db.session.scalars(visible_posts().limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("feed", 0),
-        title=current_app.config["BLOG_TITLE"],
-        subtitle=current_app.config["BLOG_TAGLINE"],
+        title=site_settings.current().title,
+        subtitle=site_settings.current().tagline,
         self_url=url_for("discovery.feed", _external=True),
         alternate_url=url_for("posts.index", _external=True),
         entries=[_post_entry(post) for post in posts],
@@ -61,8 +62,8 @@ def category_feed(category: Category) -> str:
     posts = db.session.scalars(in_category(category).limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("category", category.id),
-        title=f"{category.name} — {current_app.config['BLOG_TITLE']}",
-        subtitle=category.description or current_app.config["BLOG_TAGLINE"],
+        title=f"{category.name} — {site_settings.current().title}",
+        subtitle=category.description or site_settings.current().tagline,
         self_url=url_for("discovery.category_feed", slug=category.slug, _external=True),
         alternate_url=url_for("posts.category", slug=category.slug, _external=True),
         entries=[_post_entry(post) for post in posts],
@@ -91,7 +92,7 @@ def comments_feed(post: Post) -> str:
     ]
     return _render(
         feed_id=tag_uri("comments", post.id),
-        title=f"Comments on “{post.title}” — {current_app.config['BLOG_TITLE']}",
+        title=f"Comments on “{post.title}” — {site_settings.current().title}",
         subtitle="",
         self_url=url_for("discovery.comments_feed", slug=post.slug, _external=True),
         alternate_url=f"{post_url}#comments",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from markupsafe import Markup
 
+from .. import site_settings
 from ..models import Post
 from .sitemap import is_private
 
@@ -51,7 +52,7 @@ def post_jsonld(post: Post) -> Markup:
         "author": author,
         "publisher": {
             "@type": "Organization",
-            "name": current_app.config["BLOG_TITLE"],
+            "name": site_settings.current().title,
             "url": url_for("posts.index", _external=True),
         },
         "wordCount": post.word_count,
