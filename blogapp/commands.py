@@ -1,61 +1,40 @@
-"""The flask commands: each feature's command lives beside it; this module registers them."""
+"""The flask commands: each feature's command lives beside it; this module registers them all."""
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from . import backup
+from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
 from .wordpress.cli import import_wxr_command
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(purge_comments_command)
-    app.cli.add_command(import_wxr_command)
-    backup.init_app(app)  # backup, restore, export, import-json
+    """Every `flask --app blogapp ...` command, registered here and nowhere else."""
+    for command in (
+        seed_demo_command,
+        create_user_command,
+        purge_comments_command,
+        import_wxr_command,
+        backup_command,
+        restore_command,
+        export_command,
+        import_json_command,
+    ):
+        app.cli.add_command(command)
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
     """Categories, a demo author and the seed article; safe to run twice."""
-    from .demo import seed_demo
+    from .demo import seed_demo, sign_in_instructions
 
     created = seed_demo()
     click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
     click.echo(sign_in_instructions())
-
-
-def sign_in_instructions() -> str:
-    """How to sign in as the demo admin: a one-time link to set its password, while it has none.
-
-    Links are built from SITE_URL when it is set, else the address `flask run` serves.
-    """
-    from flask import current_app, url_for
-
-    from .auth.services import reset_token
-    from .demo import DEMO_ADMIN, demo_admin
-
-    base = (current_app.config.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    admin = demo_admin()
-    with current_app.test_request_context("/", base_url=base):
-        sign_in = url_for("auth.login", _external=True)
-        if admin is None or admin.password_hash or not admin.is_admin or admin.suspended:
-            return (
-                f"Sign in at {sign_in} (the demo admin is {DEMO_ADMIN['username']!r}; "
-                "“Forgot your password?” there sends a reset link)."
-            )
-        link = url_for("auth.reset", token=reset_token(admin), _external=True)
-    return (
-        f"\nTo sign in as the demo admin ({admin.username}), start the server, then open this\n"
-        f"one-time link within an hour and choose a password:\n\n    {link}\n\n"
-        f"Then sign in at {sign_in} as {admin.username}. "
-        "(Run seed-demo again for a fresh link.)"
-    )
 
 
 @click.command("create-user")

@@ -4,4 +4,4 @@ bp = Blueprint("admin", __name__)
 
 # Each module attaches its routes to bp: users and roles, categories, the moderation queue,
 # site settings.
-from . import categories, moderation, settings, users  # noqa: E402,F401
+from . import categories, queue, settings, users  # noqa: E402,F401

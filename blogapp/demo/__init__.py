@@ -123,3 +123,27 @@ def ensure_pages(author: User) -> list[str]:
         db.session.add(page)
         created.append(f"page {slug}")
     return created
+
+
+def sign_in_instructions() -> str:
+    """How to sign in as the demo admin: a one-time link to set its password, while it has none.
+
+    Links are built from SITE_URL (in development http://127.0.0.1:5000, where flask run is).
+    """
+    from ..auth.services import reset_token
+    from ..links import absolute_url_for
+
+    admin = demo_admin()
+    sign_in = absolute_url_for("auth.login")
+    if admin is None or admin.password_hash or not admin.is_admin or admin.suspended:
+        return (
+            f"Sign in at {sign_in} (the demo admin is {DEMO_ADMIN['username']!r}; "
+            "“Forgot your password?” there sends a reset link)."
+        )
+    link = absolute_url_for("auth.reset", token=reset_token(admin))
+    return (
+        f"\nTo sign in as the demo admin ({admin.username}), start the server, then open this\n"
+        f"one-time link within an hour and choose a password:\n\n    {link}\n\n"
+        f"Then sign in at {sign_in} as {admin.username}. "
+        "(Run seed-demo again for a fresh link.)"
+    )
