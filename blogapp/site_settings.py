@@ -190,6 +190,9 @@ def save(
     nav: dict[str, NavLayout],
 ) -> None:
     """Store every setting (one commit: the page cache is invalidated by it)."""
+    from .comments.moderation import clean_name, clean_text  # (it reads these settings)
+
+    title, tagline, disclaimer = clean_name(title), clean_name(tagline), clean_text(disclaimer)
     values = {
         "title": title,
         "tagline": tagline,

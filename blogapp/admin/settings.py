@@ -149,8 +149,8 @@ def save_settings():
     if not valid or None in layouts.values():
         return _page(form, nav, 400, "The settings weren't saved: check the fields marked below.")
     site_settings.save(
-        title=" ".join(form.title.data.split()),
-        tagline=" ".join((form.tagline.data or "").split()),
+        title=form.title.data,
+        tagline=form.tagline.data or "",
         disclaimer=(form.disclaimer.data or "").strip(),
         comment_max_links=form.comment_max_links.data,
         comment_edit_minutes=form.comment_edit_minutes.data,
