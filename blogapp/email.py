@@ -34,18 +34,6 @@ def clean_header(value: str, limit: int = 300) -> str:
     return " ".join(cleaned.split())[:limit]
 
 
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for an email, built from SITE_URL, never from a request's Host.
-
-    The one place mail links are made, with or without a request (the worker has none).
-    """
-    site = urlsplit(current_app.config.get("SITE_URL") or "http://127.0.0.1:5000")
-    adapter = current_app.url_map.bind(
-        site.netloc, script_name=site.path or "/", url_scheme=site.scheme
-    )
-    return adapter.build(endpoint, values, force_external=True)
-
-
 def queue_email(
     to: str,
     subject: str,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from flask import render_template
 
-from ..email import external_url, queue_email
+from ..email import queue_email
 from ..extensions import db
+from ..links import absolute_url_for
 from ..models import User
 from . import services
 
@@ -24,14 +25,14 @@ def _send(to: str, subject: str, template: str, commit: bool = True, **context) 
 
 
 def send_confirmation(user: User) -> None:
-    link = external_url("auth.confirm", token=services.confirmation_token(user))
+    link = absolute_url_for("auth.confirm", token=services.confirmation_token(user))
     _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
 
 
 def send_email_change(user: User, new_email: str) -> None:
     """A confirmation link to the new address; the old one is told, in case it wasn't them."""
     token = services.confirmation_token(user, new_email=new_email)
-    link = external_url("auth.confirm", token=token)
+    link = absolute_url_for("auth.confirm", token=token)
     _send(new_email, "Confirm your new email address", "confirm", False, user=user, link=link)
     if user.email:
         _send(
@@ -45,7 +46,7 @@ def send_email_change(user: User, new_email: str) -> None:
 
 
 def send_reset(user: User) -> None:
-    link = external_url("auth.reset", token=services.reset_token(user))
+    link = absolute_url_for("auth.reset", token=services.reset_token(user))
     _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 

@@ -11,8 +11,9 @@ import logging
 
 from sqlalchemy import select
 
-from ..email import external_url, queue_email
+from ..email import queue_email
 from ..extensions import db
+from ..links import absolute_url_for
 from ..models import Comment, CommentStatus, Subscription, User
 from ..tokens import make_token, read_token
 
@@ -66,7 +67,7 @@ def unsubscribe(data: dict) -> User | None:
 
 
 def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> None:
-    link = external_url("comments.unsubscribe", token=unsubscribe_token(user, kind, post_id))
+    link = absolute_url_for("comments.unsubscribe", token=unsubscribe_token(user, kind, post_id))
     text += f"\n\nTo stop {KINDS[kind]}, open: {link}\n"
     headers = {
         "List-Unsubscribe": f"<{link}>",
@@ -80,7 +81,7 @@ def _can_mail(user: User | None) -> bool:
 
 
 def _permalink(comment: Comment) -> str:
-    return external_url("comments.permalink", comment_id=comment.id)
+    return absolute_url_for("comments.permalink", comment_id=comment.id)
 
 
 def comment_added(comment: Comment) -> None:
@@ -108,11 +109,11 @@ def comment_added(comment: Comment) -> None:
         ):
             if action == "approve" and comment.status == CommentStatus.APPROVED:
                 continue
-            url = external_url(
+            url = absolute_url_for(
                 "comments.moderate_link", token=moderation_token(comment, action, author)
             )
             lines.append(f"{label}: {url}")
-        lines.append(f"Moderation queue: {external_url('admin.comments')}")
+        lines.append(f"Moderation queue: {absolute_url_for('admin.comments')}")
         _send(author, f"New comment on “{comment.post.title}”", "\n".join(lines), "comments")
     if comment.status == CommentStatus.APPROVED:
         comment_approved(comment)

@@ -11,8 +11,9 @@ import time
 
 from flask import current_app, render_template
 
-from ..email import external_url, queue_email
+from ..email import queue_email
 from ..extensions import db
+from ..links import absolute_url_for
 from ..models import Newsletter, NewsletterKind, Post, Setting, Subscriber, SubscriberStatus
 from . import issues, services
 
@@ -41,7 +42,7 @@ def _render(name: str, **context) -> tuple[str, str]:
 
 
 def confirmation(subscriber: Subscriber) -> None:
-    link = external_url("newsletter.confirm", token=services.confirm_token(subscriber))
+    link = absolute_url_for("newsletter.confirm", token=services.confirm_token(subscriber))
     text, html = _render("confirm", link=link, subscriber=subscriber)
     queue_email(subscriber.email, f"Confirm your subscription to {_site()}", text, html)
 
@@ -57,13 +58,13 @@ def _site() -> str:
 
 
 def _unsubscribe_link(subscriber_id: int, link_key: str) -> str:
-    return external_url(
+    return absolute_url_for(
         "newsletter.unsubscribe", token=services.unsubscribe_token(subscriber_id, link_key)
     )
 
 
 def _post_context(post: Post) -> dict:
-    return {"post": post, "link": external_url("posts.detail", slug=post.slug)}
+    return {"post": post, "link": absolute_url_for("posts.detail", slug=post.slug)}
 
 
 def _issue_body(issue: Newsletter, category_ids: tuple[int, ...] | None) -> dict | None:
@@ -122,7 +123,7 @@ def send_test(post: Post, to: str) -> None:
     text, html = _render(
         "post",
         full_text=full_text(),
-        unsubscribe=external_url("newsletter.subscribe"),
+        unsubscribe=absolute_url_for("newsletter.subscribe"),
         **_post_context(post),
     )
     queue_email(to, f"[Test] {post.title}", text, html)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import cache
 from ..auth.forms import ButtonForm
+from ..cache import public_page
 from ..extensions import csrf, limiter
 from ..models import Frequency, SubscriberStatus
 from ..permissions import member_required
@@ -31,6 +31,7 @@ def _form(form_class, **kwargs):
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
+@public_page  # the same form for every reader (the CSRF token is put in per visitor)
 @limiter.limit(_limit, methods=["POST"])
 def subscribe():
     form = _form(SubscribeForm)
@@ -45,7 +46,6 @@ def subscribe():
 
 @bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
-    cache.dont_cache()
     subscriber = services.read_confirm_token(token)
     if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         return render_template("auth/link_invalid.html", what="newsletter"), 400
@@ -60,7 +60,6 @@ def confirm(token: str):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click: the mail provider POSTs with no session; the token is the key
 def unsubscribe(token: str):
-    cache.dont_cache()
     subscriber = services.read_unsubscribe_token(token)
     if subscriber is None:
         return render_template("auth/link_invalid.html", what="newsletter"), 404

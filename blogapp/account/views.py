@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..permissions import member_required
-from . import mails, services
-from .forms import (
+from ..auth import mails, services
+from ..auth.forms import (
     ButtonForm,
     DeleteAccountForm,
     EmailChangeForm,
     PasswordChangeForm,
     ProfileForm,
 )
-
-bp = Blueprint("account", __name__)
+from ..permissions import member_required
+from . import bp
 
 
 def _status(form) -> int:
