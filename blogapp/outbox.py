@@ -112,7 +112,8 @@ def _load(ids: list[int]) -> list[dict]:
     """The claimed rows as plain values, newsletter ones built for their subscriber."""
     from .newsletter import mails as newsletter_mails
 
-    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).scalars()
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+    newsletter_mails.preload([row.subscriber_id for row in rows if row.subscriber_id])
     loaded = []
     for row in rows:
         item = {

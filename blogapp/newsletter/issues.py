@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, false, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import database
+from ..email import OUTBOX_ADDED
 from ..extensions import db
 from ..models import (
     Frequency,
@@ -52,6 +53,7 @@ def announce(post: Post) -> None:
         db.session.add(issue)
     elif issue.expanded_at is None:
         issue.send_after = post.published_at
+    db.session.info[OUTBOX_ADDED] = True  # a delivery thread wakes at the commit
 
 
 def digest_window(now: datetime) -> tuple[str, datetime, datetime]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
 from ..email import queue_email
 from ..extensions import db
@@ -92,6 +93,12 @@ def _issue_body(issue: Newsletter, category_ids: tuple[int, ...] | None) -> dict
         _cache.clear()
     _cache[key] = (time.monotonic(), body)
     return body
+
+
+def preload(subscriber_ids: list[int]) -> None:
+    """Load a batch's subscribers in one query (build() then finds them in the session)."""
+    if subscriber_ids:
+        db.session.scalars(select(Subscriber).where(Subscriber.id.in_(subscriber_ids))).all()
 
 
 def build(issue_id: int, subscriber_id: int | None) -> dict | None:
