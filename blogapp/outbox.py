@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
+import secrets
 import smtplib
 import socket
 import threading
@@ -36,6 +36,7 @@ from .models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 _THREAD = "outbox_thread"
+_random = secrets.SystemRandom()
 
 
 def worker_name() -> str:
@@ -45,7 +46,8 @@ def worker_name() -> str:
 def backoff(attempts: int, base: float) -> timedelta:
     """Wait before try number attempts+1: base, 2×, 4×, ... capped at 6 hours, ±10 %."""
     seconds = min(base * 2 ** max(attempts - 1, 0), 6 * 3600)
-    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 - not secret
+    # Jitter spreads the retries of many messages that failed together.
+    return timedelta(seconds=seconds * _random.uniform(0.9, 1.1))
 
 
 def claim(worker: str, limit: int, now: datetime | None = None) -> list[int]:
