@@ -9,7 +9,8 @@ from ..cache import public_page
 from ..extensions import csrf, db
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
-from . import bp, moderation, notifications, services
+from ..posts.post_page import render_post_page
+from . import bp, moderation, notifications, services, thread
 from .forms import CommentForm, ConfirmForm, EditCommentForm
 from .moderation import Refused
 
@@ -32,21 +33,6 @@ def visible_comment_or_404(comment_id: int) -> Comment:
     return comment
 
 
-def render_post_page(post: Post, form: CommentForm, status: int, notice: str = "", headers=None):
-    """The post page again, with the form as the person filled it and what went wrong."""
-    older, newer = post_services.neighbours(post)
-    context = services.thread_context(post, request.args, form=form, notice=notice)
-    html = render_template(
-        "posts/detail.html",
-        post=post,
-        toc=post_services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **context,
-    )
-    return html, status, headers or {}
-
-
 def render_reply_page(
     parent: Comment, form: CommentForm, status: int = 200, notice="", headers=None
 ):
@@ -62,7 +48,7 @@ def render_reply_page(
 
 
 def comment_url(comment: Comment) -> str:
-    page = services.thread_page_of(comment)
+    page = thread.thread_page_of(comment)
     return url_for(
         "posts.detail",
         slug=comment.post.slug,
@@ -96,7 +82,7 @@ def create(slug: str):
         return again(refused.status, refused.message, refused.headers)
     if verdict.silent or comment.status != CommentStatus.APPROVED:
         if not verdict.silent:
-            services.remember_held(comment)
+            thread.remember_held(comment)
         flash("Your comment is held for review. " + (verdict.reason or ""), "warning")
     else:
         flash("Your comment is published.")
@@ -150,7 +136,7 @@ def edit(comment_id: int):
     if verdict.status == CommentStatus.APPROVED:
         flash("Your comment is updated.")
     else:
-        services.remember_held(comment)
+        thread.remember_held(comment)
         flash("Your edited comment is held for review. " + verdict.reason, "warning")
     return redirect(comment_url(comment))
 

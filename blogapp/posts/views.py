@@ -12,11 +12,11 @@ from flask import (
 from sqlalchemy import select
 
 from ..cache import public_page
-from ..comments import services as comment_services
 from ..extensions import db
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
+from .post_page import render_post_page
 
 MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
@@ -51,15 +51,7 @@ def detail(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("posts.detail", slug=moved.slug), 301)
-    older, newer = services.neighbours(post)
-    return render_template(
-        "posts/detail.html",
-        post=post,
-        toc=services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **comment_services.thread_context(post, request.args),
-    )
+    return render_post_page(post)
 
 
 @bp.get("/pages/<slug>")
