@@ -108,6 +108,8 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("admin.add_category", "POST"): ADMIN,
     ("admin.rename_category", "POST"): ADMIN,
     ("admin.delete_category", "POST"): ADMIN,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.save_settings", "POST"): ADMIN,
 }
 
 

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import aliased
 
+from .. import site_settings
 from ..extensions import db
+from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
 from . import moderation, notifications
@@ -26,7 +28,7 @@ def can_edit(comment: Comment, user: User | None) -> bool:
     """Its signed-in author, within the edit window, while it is shown or held."""
     if user is None or not user.is_authenticated or user.suspended:
         return False
-    window = timedelta(minutes=current_app.config.get("COMMENT_EDIT_MINUTES", 15))
+    window = timedelta(minutes=site_settings.current().comment_edit_minutes)
     return (
         comment.user_id == user.id
         and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
@@ -223,8 +225,8 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
         query = query.where(Comment.post_id == post_id)
     if commenter:
         kind, _, value = commenter.partition(":")
-        if kind == "user" and value.isdigit():
-            query = query.where(Comment.user_id == int(value))
+        if kind == "user":
+            query = query.where(Comment.user_id == optional_int(value))
         else:
             query = query.where(Comment.user_id.is_(None), Comment.guest_email == value.lower())
     return query
@@ -238,6 +240,55 @@ def moderatable(user: User, ids: list[int]) -> list[Comment]:
     if not user.is_admin:
         query = query.where(Post.author_id == user.id)
     return list(db.session.scalars(query).unique())
+
+
+def earlier_comments(comments: list[Comment]) -> dict[int, tuple[int, int]]:
+    """For each comment: how many comments its writer left before it, and how many approved.
+
+    One statement for the page. Members are matched by account, guests by email; each
+    branch is an index lookup (ix_comments_user_id, ix_comments_guest_email) and CASE runs
+    only the one that applies.
+    """
+    if not comments:
+        return {}
+    other = aliased(Comment, name="earlier")
+
+    def count(*only) -> object:
+        def branch(*same) -> object:
+            return (
+                select(func.count(other.id))
+                .where(*same, other.created_at < Comment.created_at, other.id != Comment.id)
+                .where(other.status != CommentStatus.DELETED, *only)
+                .correlate(Comment)
+                .scalar_subquery()
+            )
+
+        by_member = branch(other.user_id == Comment.user_id)
+        by_guest = branch(other.user_id.is_(None), other.guest_email == Comment.guest_email)
+        return case(
+            (Comment.user_id.is_not(None), by_member),
+            (Comment.guest_email != "", by_guest),
+            else_=0,
+        )
+
+    rows = db.session.execute(
+        select(Comment.id, count(), count(other.status == CommentStatus.APPROVED)).where(
+            Comment.id.in_([c.id for c in comments])
+        )
+    )
+    return {comment_id: (total, approved) for comment_id, total, approved in rows}
+
+
+def pending_count(user: User) -> int:
+    """Comments waiting for this moderator (authors: on their own posts; admins: all)."""
+    query = (
+        select(func.count(Comment.id))
+        .join(Comment.post)
+        .where(Comment.status == CommentStatus.PENDING)
+    )
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    return db.session.scalar(query) or 0
 
 
 def queue_counts(user: User) -> dict[str, int]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from .. import database
 from ..extensions import db
+from ..inputs import page_number
 from ..markup import strip_links
 from ..models import Comment, CommentStatus, Post, User
 from . import moderation
@@ -271,8 +272,7 @@ def in_page_order(threads: list[Node]) -> list[Node]:
 def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
     """Template context for the comment thread and form under a post, for this viewer."""
     newest = args.get("order") == "newest"
-    page = args.get("cpage", 1, type=int)
-    page = page if 1 <= page <= 100_000 else 1
+    page = args.get("cpage", 1, type=page_number)
     threads, pagination, decided = load_thread(post, page, newest, held_ids())
     forget_decided(decided)
     if form is None:

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..cache import public_page
 from ..extensions import csrf, db
+from ..inputs import optional_int
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
 from ..posts.post_page import render_post_page
@@ -62,11 +63,8 @@ def create(slug: str):
     post = post_or_404(slug)
     user = signed_in_user()
     form = CommentForm.for_user(user)
-    parent = (
-        services.get_comment(int(form.parent_id.data))
-        if (form.parent_id.data or "").isdigit()
-        else None
-    )
+    parent_id = optional_int(form.parent_id.data)
+    parent = services.get_comment(parent_id) if parent_id is not None else None
 
     def again(status: int, notice: str = "", headers=None):
         if parent is not None and parent.post_id == post.id:

@@ -7,7 +7,7 @@ from ..cache import public_page
 from ..extensions import db
 from ..models import Category
 from ..posts import services as post_services
-from ..posts.views import page_number
+from ..posts.views import requested_page
 from . import bp, feeds, metadata, search, sitemap
 
 
@@ -73,5 +73,5 @@ def robots_txt():
 @public_page
 def search_page():
     query = request.args.get("q", "", type=str)
-    results = search.search_posts(query, page_number())
+    results = search.search_posts(query, requested_page())
     return render_template("discovery/search.html", query=query, results=results)

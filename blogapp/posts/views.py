@@ -13,23 +13,22 @@ from sqlalchemy import select
 
 from ..cache import public_page
 from ..extensions import db
+from ..inputs import MAX_PAGE, request_int
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
 from .post_page import render_post_page
 
-MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
-
-def page_number() -> int:
-    page = request.args.get("page", 1, type=int)
+def requested_page() -> int:
+    page = request.args.get("page", 1, type=request_int)
     if page > MAX_PAGE:
         abort(404)
     return page
 
 
 def render_list(query, template: str = "posts/list.html", **context):
-    pagination = services.paginate(services.listed(query), page_number(), 10)
+    pagination = services.paginate(services.listed(query), requested_page(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
 
 
