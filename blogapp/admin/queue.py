@@ -9,6 +9,7 @@ from .. import database
 from ..comments import moderation, services
 from ..comments.forms import ConfirmForm, WordListForm
 from ..extensions import db
+from ..inputs import optional_int, page_number, request_int
 from ..models import CommentStatus, Post, utcnow
 from ..permissions import admin_required, author_required
 from . import bp
@@ -24,9 +25,9 @@ def queue_args() -> dict:
     status = request.args.get("status", CommentStatus.PENDING)
     return {
         "status": status if status in TABS else CommentStatus.PENDING,
-        "post": request.args.get("post", type=int),
+        "post": request.args.get("post", type=request_int),
         "commenter": (request.args.get("commenter") or "")[:300] or None,
-        "page": request.args.get("page", 1, type=int),
+        "page": request.args.get("page", 1, type=page_number),
     }
 
 
@@ -37,8 +38,7 @@ def comments():
     if request.method == "POST":
         return act(args)
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
-    page = args["page"] if 1 <= args["page"] <= 100_000 else 1
-    pagination = database.paginate(query, page, 50, error_out=False)
+    pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
         "admin/comments.html",
         pagination=pagination,
@@ -60,13 +60,15 @@ def chosen_action() -> tuple[str, list[int]]:
     """The action and comment ids: a row's own button ("approve:12") or the bulk buttons."""
     if row := request.form.get("row"):
         action, _, comment_id = row.partition(":")
-        if action not in ROW_ACTIONS or not comment_id.isdigit():
+        number = optional_int(comment_id)
+        if action not in ROW_ACTIONS or number is None:
             abort(400)
-        return action, [int(comment_id)]
+        return action, [number]
     action = request.form.get("action", "")
     if action not in services.ACTIONS:
         abort(400)
-    return action, [int(i) for i in request.form.getlist("ids") if i.isdigit()][:500]
+    ids = map(optional_int, request.form.getlist("ids")[:500])
+    return action, [i for i in ids if i is not None]
 
 
 def act(args: dict):

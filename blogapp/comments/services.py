@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from .. import database, site_settings
 from ..extensions import db
+from ..inputs import optional_int, page_number
 from ..markup import render_comment, strip_links
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
 from . import moderation, notifications
@@ -268,8 +269,7 @@ def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
     from .forms import CommentForm
 
     newest = args.get("order") == "newest"
-    page = args.get("cpage", 1, type=int)
-    page = page if 1 <= page <= 100_000 else 1
+    page = args.get("cpage", 1, type=page_number)
     threads, pagination = load_thread(post, page, newest, held_ids())
     if form is None:
         form = CommentForm.for_user(current_user)
@@ -527,8 +527,8 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
         query = query.where(Comment.post_id == post_id)
     if commenter:
         kind, _, value = commenter.partition(":")
-        if kind == "user" and value.isdigit():
-            query = query.where(Comment.user_id == int(value))
+        if kind == "user":
+            query = query.where(Comment.user_id == optional_int(value))
         else:
             query = query.where(Comment.user_id.is_(None), Comment.guest_email == value.lower())
     return query
