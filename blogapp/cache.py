@@ -84,14 +84,18 @@ CACHEABLE_MIMETYPES = frozenset(
     }
 )
 # Pages about a person or an action: never stored, even for anonymous visitors.
-PRIVATE_BLUEPRINTS = frozenset({"auth", "account", "admin", "dashboard", "authoring", "health"})
+PRIVATE_BLUEPRINTS = frozenset(
+    {"auth", "account", "admin", "dashboard", "authoring", "health", "media"}
+)
 PRIVATE_ENDPOINTS = frozenset(
     {"static", "posts.upload", "comments.moderate_link", "comments.unsubscribe", "comments.edit"}
 )
 # Changes to these tables never show on a public page.
 TABLES_NOT_SHOWN = frozenset({"subscriptions"})
 # A user's row shows on pages only through these columns (and by existing at all).
-USER_SHOWN_FIELDS = ("username", "display_name", "bio", "bio_html")
+USER_SHOWN_FIELDS = (
+    "username", "display_name", "bio", "bio_html", "credentials", "avatar", "role"
+)  # fmt: skip
 # Headers made per response (or that must never be replayed) are not stored with a page.
 HEADERS_NOT_KEPT = frozenset(
     {"content-length", "set-cookie", "vary", "etag", "last-modified", "date", "x-page-cache"}
