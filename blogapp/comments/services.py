@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from .. import database
 from ..extensions import db
 from ..markup import render_comment, strip_links
-from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
+from ..models import Comment, CommentStatus, Post, Subscription, User, role_badge, utcnow
 from . import moderation, notifications
 from .moderation import Refused, Verdict
 
@@ -45,6 +45,7 @@ class Node:
         "html",
         "replies",
         "closes",
+        "badge",
     )
 
     def __init__(self, row, state: str):
@@ -56,6 +57,7 @@ class Node:
         self.state = state  # "approved", "held" or "placeholder" ([deleted])
         member = row.display_name or row.username
         self.author_name = member or row.guest_name or ("" if row.user_id else "former member")
+        self.badge = role_badge(row.role)  # staff: Author, Editor, Moderator (issue 17)
         self.replies: list[Node] = []
         self.closes = 0  # reply lists that end after this comment (see in_page_order)
 
@@ -148,6 +150,7 @@ def _thread_page(newest: bool) -> Select:
             Comment.body_html,
             User.display_name,
             User.username,
+            User.role,
             roots.c.id.label("thread_id"),
             roots.c.total,
             roots.c.position,

@@ -87,7 +87,7 @@ def author(username: str):
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description=found.bio_html,
+        author=found,
     )
 
 
