@@ -32,6 +32,15 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def is_suspended_session(session_id: str) -> bool:
+    """True when a session id ("id:version") belongs to an account now suspended."""
+    user_id = str(session_id).partition(":")[0]
+    if not user_id.isdigit():
+        return False
+    user = db.session.get(User, int(user_id))
+    return user is not None and user.suspended
+
+
 def find_by_login(login: str) -> User | None:
     key = login.strip().lower()
     return db.session.scalar(
