@@ -32,7 +32,7 @@
     checkbox.id = "remember-guest-" + Math.random().toString(36).slice(2, 8);
     var label = document.createElement("label");
     label.htmlFor = checkbox.id;
-    label.textContent = "Remember my name, email and website in this browser";
+    label.textContent = "Remember these details in this browser";
     wrapper.appendChild(checkbox);
     wrapper.appendChild(document.createTextNode(" "));
     wrapper.appendChild(label);
