@@ -221,6 +221,7 @@ class _PictureFilter(Filter):
         if not uploads.is_stored_name(name):
             yield token
             return
+
         def url(file: str) -> str:
             return uploads.PUBLIC_PATH + file
 

@@ -77,9 +77,7 @@ def test_credentials_are_one_line_of_plain_text(client, author):
     assert too_long.status_code == 400 and 'value="Dana Reyes"' in too_long.text
 
 
-def test_an_avatar_is_squared_stored_through_the_pipeline_and_replaced_cleanly(
-    app, client, author
-):
+def test_an_avatar_is_squared_stored_through_the_pipeline_and_replaced_cleanly(app, client, author):
     assert save_profile(client, avatar=jpeg()).status_code == 302
     first = reloaded(author.id).avatar
     assert uploads.is_stored_name(first) and "_256" in first
@@ -99,8 +97,9 @@ def test_an_avatar_is_squared_stored_through_the_pipeline_and_replaced_cleanly(
 
 
 def test_a_refused_avatar_keeps_the_form_and_the_old_profile(client, author):
-    response = save_profile(client, avatar=b"<svg onload=alert(1)>", filename="me.svg",
-                            display_name="Typed name")
+    response = save_profile(
+        client, avatar=b"<svg onload=alert(1)>", filename="me.svg", display_name="Typed name"
+    )
     assert response.status_code == 400
     assert "not an image we accept" in response.text and 'value="Typed name"' in response.text
     assert reloaded(author.id).display_name == ""
@@ -126,7 +125,11 @@ def test_staff_comments_carry_a_badge_from_their_role(client, ctx):
     assert badges("Boss") == ["Moderator"]
     assert badges("Member") == [] and badges("a guest") == []
     assert [role_badge(r) for r in ("member", "author", "editor", "admin", None)] == [
-        "", "Author", "Editor", "Moderator", ""
+        "",
+        "Author",
+        "Editor",
+        "Moderator",
+        "",
     ]
 
 

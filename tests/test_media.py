@@ -114,8 +114,11 @@ def test_members_and_visitors_cannot_upload(app, ctx):
     client = app.test_client()
     client.post(
         "/auth/login",
-        data={"login": member.username, "password": "correct horse battery staple",
-              "csrf_token": csrf_token(client)},
+        data={
+            "login": member.username,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_token(client),
+        },
     )
     assert client.get("/media").status_code == 403
 
@@ -219,8 +222,7 @@ def test_an_image_in_use_is_deleted_only_after_saying_so(app, client, author):
     assert done.status_code == 302
     assert images() == []
     assert not any(
-        os.path.exists(os.path.join(app.config["UPLOAD_DIR"], f))
-        for f in uploads.file_names(name)
+        os.path.exists(os.path.join(app.config["UPLOAD_DIR"], f)) for f in uploads.file_names(name)
     )
 
 
@@ -240,8 +242,11 @@ def test_another_author_cannot_see_or_delete_an_image(app, client, author):
     intruder = app.test_client()
     intruder.post(
         "/auth/login",
-        data={"login": other.username, "password": "correct horse battery staple",
-              "csrf_token": csrf_token(intruder)},
+        data={
+            "login": other.username,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_token(intruder),
+        },
     )
     assert image.name not in intruder.get("/media").text
     path = f"/media/{image.id}/delete"

@@ -48,7 +48,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-SUSPENDED_NOTICE = "Your account has been suspended, so you were signed out. Contact the site's admins."
+SUSPENDED_NOTICE = (
+    "Your account has been suspended, so you were signed out. Contact the site's admins."
+)
 
 
 @bp.before_app_request

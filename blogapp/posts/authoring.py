@@ -216,7 +216,7 @@ def write(post):
 
 
 def _insert_image(form: PostForm, post):
-    """"Upload image" without JavaScript: store it, then show its Markdown to copy.
+    """ "Upload image" without JavaScript: store it, then show its Markdown to copy.
 
     Nothing is saved or checked but the image: the form comes back as typed.
     """

@@ -12,8 +12,6 @@ from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 
-from blogapp.extensions import db
-from blogapp.models import User
 from tests.builders import PASSWORD, make_category, make_comment, make_post, make_user
 
 WIDTHS = (320, 1280)
@@ -174,9 +172,7 @@ def test_a_guest_is_remembered_in_their_browser_only(page, live_server, discussi
     assert page.evaluate("localStorage.getItem('alliedup-blog:guest-commenter')") is None
 
 
-def test_deleting_a_comment_asks_first_and_missing_pages_help(
-    page, live_server, discussion, shots
-):
+def test_deleting_a_comment_asks_first_and_missing_pages_help(page, live_server, discussion, shots):
     sign_in(page, live_server, "marta")
     page.goto(f"{live_server}/posts/{discussion}")
     page.get_by_role("link", name="Delete comment by Marta").click()
