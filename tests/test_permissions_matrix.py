@@ -123,6 +123,8 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("media.library", "POST"): AUTHORS,
     ("media.delete", "GET"): OWNER,
     ("media.delete", "POST"): OWNER,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.save_settings", "POST"): ADMIN,
 }
 
 

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ..inputs import within_dates
 from ..models import PostKind
 from ..uploads import is_stored_name
 
@@ -56,11 +57,11 @@ class PostForm(FlaskForm):
     inline_alt = StringField("Image description (alt text)", validators=[Length(max=1200)])
     upload_image = SubmitField("Upload image")
     reviewed_by = StringField("Reviewed by", validators=[Optional(), Length(max=200)])
-    reviewed_on = DateField("Reviewed on", validators=[Optional()])
+    reviewed_on = DateField("Reviewed on", validators=[Optional(), within_dates])
     publish_at = DateTimeLocalField(
         "Publish date and time",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[Optional()],
+        validators=[Optional(), within_dates],
     )
     save_draft = SubmitField("Save draft")
     preview = SubmitField("Preview")
