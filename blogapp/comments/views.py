@@ -139,6 +139,18 @@ def edit(comment_id: int):
     return redirect(comment_url(comment))
 
 
+@bp.get("/comments/<int:comment_id>/delete")
+def confirm_delete(comment_id: int):
+    """Asks first, without JavaScript: the comment quoted and a button that POSTs."""
+    comment = visible_comment_or_404(comment_id)
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    if comment.status == CommentStatus.DELETED or not services.can_delete(comment, user):
+        abort(403)
+    return render_template("comments/delete.html", comment=comment, form=ConfirmForm())
+
+
 @bp.post("/comments/<int:comment_id>/delete")
 def delete(comment_id: int):
     comment = visible_comment_or_404(comment_id)
