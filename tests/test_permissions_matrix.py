@@ -125,6 +125,21 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("media.delete", "POST"): OWNER,
     ("admin.settings", "GET"): ADMIN,
     ("admin.save_settings", "POST"): ADMIN,
+    # The newsletter: anyone subscribes; its links never ask anyone to sign in.
+    ("newsletter.subscribe", "GET"): EVERYONE,
+    ("newsletter.subscribe", "POST"): EVERYONE,
+    ("newsletter.confirm", "GET"): OPEN,
+    ("newsletter.confirm", "POST"): OPEN,
+    ("newsletter.unsubscribe", "GET"): OPEN,
+    ("newsletter.unsubscribe", "POST"): OPEN,
+    ("newsletter.account", "GET"): SIGNED_IN,
+    ("newsletter.account", "POST"): SIGNED_IN,
+    ("admin.subscribers", "GET"): ADMIN,
+    ("admin.subscribers_csv", "GET"): ADMIN,
+    ("admin.newsletter_test", "POST"): ADMIN,
+    ("admin.newsletter_settings", "POST"): ADMIN,
+    ("admin.mail", "GET"): ADMIN,
+    ("admin.mail_retry", "POST"): ADMIN,
 }
 
 

@@ -25,7 +25,6 @@ from ..auth.forms import (
     PasswordChangeForm,
     ProfileForm,
 )
-from ..auth.views import MAIL_FAILED
 from ..permissions import member_required
 from . import bp
 
@@ -83,11 +82,11 @@ def password():
             form.current.errors.append("That isn't your current password.")
             return render_template("account/password.html", form=form), 400
         user = current_user._get_current_object()
+        mails.send_password_changed(user, commit=False)  # in the password change's commit
         services.set_new_password(user, form.password.data)
         # Every other session (and remember-me cookie) just ended; this one continues, renewed.
         session.clear()
         login_user(user)
-        mails.send_password_changed(user)
         flash("Your password was changed. You were signed out everywhere else.")
         return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form), _status(form)
@@ -104,11 +103,9 @@ def email():
         if form.email.data.lower() == current_user.email_key:
             form.email.errors.append("That is already your email address.")
             return render_template("account/email.html", form=form), 400
-        if mails.send_email_change(current_user, form.email.data):
-            flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
-            return redirect(url_for("account.profile"))
-        flash(MAIL_FAILED, "error")
-        return render_template("account/email.html", form=form), 503
+        mails.send_email_change(current_user, form.email.data)
+        flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
+        return redirect(url_for("account.profile"))
     return render_template("account/email.html", form=form), _status(form)
 
 

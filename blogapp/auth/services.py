@@ -71,8 +71,13 @@ def authenticate(login: str, password: str) -> User | None:
 
 
 def register(username: str, email: str, password: str) -> User:
-    """A new, unconfirmed member (AccountError when a rule or uniqueness is broken)."""
-    return accounts.create_user(username, email, password, role=Role.MEMBER, confirmed=False)
+    """A new, unconfirmed member, not yet committed: its confirmation mail joins the commit.
+
+    AccountError when a rule or uniqueness is broken.
+    """
+    return accounts.create_user(
+        username, email, password, role=Role.MEMBER, confirmed=False, commit=False
+    )
 
 
 def confirmation_token(user: User, new_email: str | None = None) -> str:

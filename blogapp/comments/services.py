@@ -97,9 +97,9 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
     db.session.flush()
     comment.root_id = parent.root_id if parent is not None else comment.id
     recount(post)
-    db.session.commit()
     if not verdict.silent:
-        notifications.comment_added(comment)
+        notifications.comment_added(comment)  # queued: written by the same commit
+    db.session.commit()
     return comment, verdict
 
 
@@ -146,9 +146,9 @@ def edit_comment(comment: Comment, user: User, body: str) -> Verdict:
     comment.status = verdict.status
     comment.held_reason = verdict.reason[:200]
     recount(comment.post)
-    db.session.commit()
     if verdict.status == CommentStatus.APPROVED and not was_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return verdict
 
 
@@ -205,9 +205,9 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
         changed += 1
     for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
         recount(posts[post_id])
-    db.session.commit()
     for comment in newly_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return changed
 
 
