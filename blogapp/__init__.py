@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from .comments import bp as comments_bp
     from .discovery import bp as discovery_bp
     from .health import bp as health_bp
+    from .media import bp as media_bp
     from .newsletter import bp as newsletter_bp
     from .posts import bp as posts_bp
     from .wordpress import bp as wordpress_bp
@@ -57,5 +58,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(discovery_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(health_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(newsletter_bp)
     app.register_blueprint(wordpress_bp)  # old WordPress permalinks

@@ -62,6 +62,15 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# The badge a staff member's comments carry, by role (issue 17). Keyed by the role's value so
+# roles added later (an "editor") get theirs by adding a line here; members carry none.
+ROLE_BADGES = {"author": "Author", "editor": "Editor", "admin": "Moderator"}
+
+
+def role_badge(role: str | None) -> str:
+    return ROLE_BADGES.get(role or "", "")
+
+
 class PostKind(enum.StrEnum):
     POST = "post"
     PAGE = "page"
@@ -102,6 +111,10 @@ class User(UserMixin, db.Model):
     # Authors: an email on each new comment on their posts (unsubscribe link turns it off).
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # -- the public profile (issue 17): self-declared, e.g. "RN, BSN"; an uploaded avatar's
+    # stored name (uploads.py), initials are shown without one.
+    credentials: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    avatar: Mapped[str | None] = mapped_column(String(100))
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -124,6 +137,13 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters from the shown name, for the avatar stand-in."""
+        spaced = self.name.replace("_", " ").replace("-", " ")
+        words = [w for w in spaced.split() if w[:1].isalnum()]
+        return "".join(w[0] for w in words[:2]).upper() or self.username[:1].upper()
 
     def set_password(self, password: str) -> None:
         # NFKC: the same password typed on another keyboard or OS still matches.
@@ -303,6 +323,28 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
+
+
+class MediaImage(db.Model):
+    """An image an author uploaded for use inside posts (the media page, issue 17).
+
+    Its files are uploads.py's (the stored name and its variants); where it is used is found
+    by looking for the name in posts' sources, so nothing has to be kept in step.
+    """
+
+    __tablename__ = "media_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_media_images_owner", "owner_id", "created_at"),)
 
 
 class Setting(db.Model):

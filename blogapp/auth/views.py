@@ -49,6 +49,26 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+SUSPENDED_NOTICE = (
+    "Your account has been suspended, so you were signed out. Contact the site's admins."
+)
+
+
+@bp.before_app_request
+def end_stale_session():
+    """A session (or remember-me cookie) whose user can no longer sign in is ended here,
+    and a suspended member is told why (issue 17), rather than silently becoming a guest.
+
+    Only requests that carry a signed-in session pay for this; the page cache never
+    serves those (their session holds _user_id).
+    """
+    if "_user_id" not in session or current_user.is_authenticated:
+        return
+    if services.is_suspended_session(session["_user_id"]):
+        flash(SUSPENDED_NOTICE, "error")
+    logout_user()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_limit("RATELIMIT_SIGNIN", "10 per minute;60 per hour"), methods=["POST"])
 @limiter.limit(

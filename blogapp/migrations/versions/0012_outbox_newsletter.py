@@ -10,7 +10,7 @@ import blogapp.models
 
 
 revision = '0012'
-down_revision = '0007'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
