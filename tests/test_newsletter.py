@@ -391,3 +391,21 @@ def test_failed_mail_is_shown_to_admins_and_can_be_retried(app, admin_client):
             {"id": bad, "csrf_token": csrf_token(admin_client, "/admin/mail")},
         )
         assert response.status_code == 400
+
+
+def test_a_message_that_cannot_be_built_fails_alone(database_url):
+    from blogapp.email import queue_email
+
+    with own_app(database_url, MAIL_MAX_ATTEMPTS=1) as app:
+        with app.app_context():
+            broken = queue_email("broken@example.org", "Broken", "Body")
+            queue_email("fine@example.org", "Hello", "Body")
+            broken.headers_json = "{not json"  # say, a row damaged by hand
+            db.session.commit()
+        sent = delivered(app)
+        assert [m.recipients for m in sent] == [["fine@example.org"]]
+        with app.app_context():
+            statuses = dict(
+                db.session.execute(select(OutboxMessage.to_address, OutboxMessage.status)).all()
+            )
+        assert statuses == {"broken@example.org": "failed", "fine@example.org": "sent"}
