@@ -29,6 +29,11 @@ def _int(value: str) -> int:
     return int(value.strip())
 
 
+def _names(value: str) -> tuple[str, ...]:
+    """A comma-separated list ("author, admin"); empty means none."""
+    return tuple(name.strip().lower() for name in value.split(",") if name.strip())
+
+
 # Environment variables the blog reads, with how each is parsed.
 ENVIRONMENT = {
     "SECRET_KEY": str,
@@ -51,6 +56,7 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "TWO_FACTOR_REQUIRED_ROLES": _names,
 }
 
 
@@ -136,8 +142,22 @@ def _finish(app: Flask) -> None:
         raise ConfigError(
             "BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}"
         ) from None
+    _check_two_factor_roles(config)
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
+
+
+def _check_two_factor_roles(config) -> None:
+    """Every staff role must enrol by default; the setting names roles that exist."""
+    from .models import Role
+
+    roles = config.get("TWO_FACTOR_REQUIRED_ROLES")
+    if roles is None:
+        roles = tuple(role for role in Role if role != Role.MEMBER)
+    unknown = [role for role in roles if role not in set(Role)]
+    if unknown:
+        raise ConfigError("TWO_FACTOR_REQUIRED_ROLES", f"names unknown roles: {', '.join(unknown)}")
+    config["TWO_FACTOR_REQUIRED_ROLES"] = tuple(Role(role) for role in roles)
 
 
 def _bound_postgresql_waits(config) -> None:

@@ -106,8 +106,10 @@ class User(UserMixin, db.Model):
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     def get_id(self) -> str:
-        # Flask-Login stores this in the session and remember cookie; a new version voids both.
-        return f"{self.id}:{self.session_version}"
+        # Flask-Login stores this in the session and remember cookie; a new version voids both,
+        # and so does ending the session record the token names (auth/sessions.py).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{self.session_version}:{token}"
 
     @property
     def name(self) -> str:
@@ -141,6 +143,64 @@ class User(UserMixin, db.Model):
 
     def can_moderate(self, post: Post) -> bool:
         return self.can_edit_post(post)
+
+
+# --- account security: session records, two-factor, passkeys ---------------------------
+
+
+class UserSession(db.Model):
+    """One sign-in: the signed cookie names it, so ending it here signs that browser out."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the random token in the cookie: a leaked table can't be replayed as cookies.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")  # truncated: /24 or /48
+    method: Mapped[str] = mapped_column(String(16), default="password")  # or passkey
+
+
+class TotpSecret(db.Model):
+    """An authenticator app: enabled once the member typed a code it showed."""
+
+    __tablename__ = "totp_secrets"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step accepted: the same code can't be used twice.
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # base64url COSE key
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(db.Model):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from ..permissions import member_required
-from . import mails, services
+from . import mails, services, signin
 from .forms import (
     ButtonForm,
     DeleteAccountForm,
@@ -47,9 +47,8 @@ def password():
         user = current_user._get_current_object()
         services.set_new_password(user, form.password.data)
         # Every other session (and remember-me cookie) just ended; this one continues, renewed.
-        session.clear()
-        login_user(user)
-        mails.send_password_changed(user)
+        signin.renew_after_password_change(user)
+        mails.send_security_notice(user, "password_changed", signin.current_record())
         flash("Your password was changed. You were signed out everywhere else.")
         return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form), _status(form)

@@ -9,7 +9,9 @@ from flask import render_template, url_for
 
 from ..email import send_email
 from ..models import User
+from ..tokens import make_token, read_token
 from . import services
+from .sessions import describe_browser
 
 
 def _send(to: str, subject: str, template: str, **context) -> bool:
@@ -46,3 +48,50 @@ def send_reset(user: User) -> bool:
 
 def send_password_changed(user: User) -> bool:
     return _send(user.email, "Your password was changed", "password_changed", user=user)
+
+
+# --- security notices: each names the session it came from, with a link to end it -------------
+
+SECURITY_NOTICES = {
+    "new_signin": "New sign-in to your account",
+    "password_changed": "Your password was changed",  # nosec B105 - a subject line
+    "twofactor_off": "Two-factor sign-in was turned off",
+    "passkey_added": "A passkey was added to your account",
+}
+END_SESSION_MAX_AGE = 7 * 24 * 3600
+
+
+def end_session_token(user: User, session_id: int) -> str:
+    return make_token("end-session", {"uid": user.id, "sid": session_id})
+
+
+def read_end_session_token(token: str) -> tuple[int, int] | None:
+    data = read_token("end-session", token, END_SESSION_MAX_AGE)
+    if not isinstance(data, dict):
+        return None
+    uid, sid = data.get("uid"), data.get("sid")
+    if not isinstance(uid, int) or not isinstance(sid, int):
+        return None
+    return uid, sid
+
+
+def send_security_notice(user: User, what: str, record) -> bool:
+    """Tell the owner what happened, from which browser, and how to end that session."""
+    if not user.email:
+        return False
+    link = url_for(
+        "account_security.end_from_email",
+        token=end_session_token(user, record.id),
+        _external=True,
+    )
+    return _send(
+        user.email,
+        SECURITY_NOTICES[what],
+        "security_notice",
+        user=user,
+        what=what,
+        record=record,
+        browser=describe_browser(record.user_agent),
+        end_link=link,
+        sessions_link=url_for("account_security.sessions", _external=True),
+    )

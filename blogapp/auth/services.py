@@ -11,7 +11,7 @@ from ..extensions import db, login_manager
 from ..markup import render_comment
 from ..models import Comment, Post, Role, Subscription, User, utcnow
 from ..tokens import make_token, read_token
-from . import accounts
+from . import accounts, sessions
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -22,13 +22,23 @@ _DUMMY_HASH = None
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Session ids are "id:version"; a bumped version (password change, suspension) logs out."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """Session ids are "id:version:token"; the token names a live session record.
+
+    A bumped version (password change, suspension) or an ended record (signed out, ended
+    from the sessions page) signs the cookie out, on every app server.
+    """
+    user_id, version, token = (session_id.split(":", 2) + ["", ""])[:3]
+    if not user_id.isdigit() or not version.isdigit() or not token:
+        return None
+    record = sessions.live(int(user_id), token)
+    if record is None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version) or user.suspended:
         return None
+    user.session_token = token
+    user.session_record = record
+    sessions.touch(record)
     return user
 
 
@@ -139,6 +149,7 @@ def set_new_password(user: User, password: str) -> None:
     """Change the password and end every session of the user (remember-me cookies too)."""
     user.set_password(password)
     user.session_version += 1
+    sessions.end_all(user, commit=False)
     db.session.commit()
 
 
@@ -284,4 +295,5 @@ def set_suspended(user: User, suspended: bool) -> None:
     user.suspended = suspended
     if suspended:
         user.session_version += 1
+        sessions.end_all(user, commit=False)
     db.session.commit()
