@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from . import backup
+from .auth.commands import purge_sessions_command
 from .comments.commands import purge_comments_command
 from .extensions import db
 from .wordpress.cli import import_wxr_command
@@ -15,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(purge_comments_command)
+    app.cli.add_command(purge_sessions_command)
     app.cli.add_command(import_wxr_command)
     backup.init_app(app)  # backup, restore, export, import-json
 

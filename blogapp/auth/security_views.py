@@ -199,6 +199,8 @@ def _password_confirmed(form: PasswordConfirmForm) -> bool:
 @bp.post("/security/totp/disable")
 @member_required
 def totp_disable():
+    if twofactor.required_for(_user()):  # the button is hidden too; this is the rule
+        abort(403, "Your role needs two-factor sign-in, so it can't be turned off.")
     form = PasswordConfirmForm()
     if not _password_confirmed(form):
         return _render_security(400, confirm_form=form)

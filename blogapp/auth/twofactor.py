@@ -75,7 +75,7 @@ def qr_svg(uri: str) -> str:
 def _step_matching(secret: str, code: str, last_step: int) -> int | None:
     """The 30-second step the code belongs to (now ±1), if it is newer than last_step."""
     code = _NOT_CODE.sub("", code or "")
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):  # not "١٢٣٤٥٦"
         return None
     otp = pyotp.TOTP(secret)
     now = int(time.time()) // otp.interval
