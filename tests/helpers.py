@@ -26,6 +26,8 @@ def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> d
         # Staff must enrol in two-factor in production; only the tests about it turn it on,
         # so the many tests that sign in an author aren't about enrolment.
         "TWO_FACTOR_REQUIRED_ROLES": (),
+        # The test client's own address: links in pages and emails point here.
+        "SITE_URL": "http://localhost",
     }
     if upload_dir is not None:
         config["UPLOAD_DIR"] = str(upload_dir)

@@ -5,9 +5,10 @@ Each returns send_email's result: False means the server could not take it (alre
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import render_template
 
 from ..email import send_email
+from ..links import absolute_url_for
 from ..models import User
 from ..tokens import make_token, read_token
 from . import services
@@ -21,14 +22,14 @@ def _send(to: str, subject: str, template: str, **context) -> bool:
 
 
 def send_confirmation(user: User) -> bool:
-    link = url_for("auth.confirm", token=services.confirmation_token(user), _external=True)
+    link = absolute_url_for("auth.confirm", token=services.confirmation_token(user))
     return _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
 
 
 def send_email_change(user: User, new_email: str) -> bool:
     """A confirmation link to the new address; the old one is told, in case it wasn't them."""
     token = services.confirmation_token(user, new_email=new_email)
-    link = url_for("auth.confirm", token=token, _external=True)
+    link = absolute_url_for("auth.confirm", token=token)
     sent = _send(new_email, "Confirm your new email address", "confirm", user=user, link=link)
     if sent and user.email:
         _send(
@@ -42,7 +43,7 @@ def send_email_change(user: User, new_email: str) -> bool:
 
 
 def send_reset(user: User) -> bool:
-    link = url_for("auth.reset", token=services.reset_token(user), _external=True)
+    link = absolute_url_for("auth.reset", token=services.reset_token(user))
     return _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 
@@ -79,10 +80,8 @@ def send_security_notice(user: User, what: str, record) -> bool:
     """Tell the owner what happened, from which browser, and how to end that session."""
     if not user.email:
         return False
-    link = url_for(
-        "account_security.end_from_email",
-        token=end_session_token(user, record.id),
-        _external=True,
+    link = absolute_url_for(
+        "account_security.end_from_email", token=end_session_token(user, record.id)
     )
     return _send(
         user.email,
@@ -93,5 +92,5 @@ def send_security_notice(user: User, what: str, record) -> bool:
         record=record,
         browser=describe_browser(record.user_agent),
         end_link=link,
-        sessions_link=url_for("account_security.sessions", _external=True),
+        sessions_link=absolute_url_for("account_security.sessions"),
     )

@@ -110,13 +110,10 @@ def needs_enrolment(user: User) -> bool:
 
 
 def relying_party() -> RelyingParty:
-    """This site as WebAuthn sees it, from SITE_URL (the blog's public address).
-
-    Without SITE_URL (development) the address the request came to is used; passkeys are
-    then tied to that host name.
-    """
-    site_url = current_app.config.get("SITE_URL") or request.host_url
-    parts = urlsplit(site_url)
+    """This site as WebAuthn sees it, from SITE_URL (the blog's public address), never from
+    the request. Browsers refuse an IP address as a relying party: passkeys need SITE_URL
+    to name a host (http://localhost:5000 while developing)."""
+    parts = urlsplit(current_app.config["SITE_URL"])
     origin = f"{parts.scheme}://{parts.netloc}"
     return RelyingParty(
         id=parts.hostname or "localhost", origin=origin, name=current_app.config["BLOG_TITLE"]

@@ -34,9 +34,11 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
-def site(live_server):
+def site(live_server, app):
     # WebAuthn refuses IP addresses as a relying party id: the same server, by name.
-    return live_server.replace("127.0.0.1", "localhost")
+    url = live_server.replace("127.0.0.1", "localhost")
+    app.config["SITE_URL"] = url
+    return url
 
 
 def sign_in(page, site, code: str | None = None):
