@@ -91,6 +91,18 @@ def sign_in_fast(client: FlaskClient, app, user_id: int) -> None:
         session["_fresh"] = True
 
 
+def _end_test_transaction() -> None:
+    """Signing in writes a session record. A test holding `ctx` may have a SQLite read
+    transaction open from before it; that snapshot could never write again ("database is
+    locked"), so it is ended here and the test's next query sees the database afresh."""
+    from flask import has_app_context
+
+    from blogapp.extensions import db
+
+    if has_app_context():
+        db.session.commit()
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient):
         self.client = client
@@ -101,7 +113,9 @@ class AuthActions:
         data = {"login": login, "password": password or PASSWORD}
         if remember:
             data["remember"] = "y"
-        return post_form(self.client, "/auth/login", data, follow_redirects=follow)
+        response = post_form(self.client, "/auth/login", data, follow_redirects=follow)
+        _end_test_transaction()
+        return response
 
     def logout(self):
         return post_form(self.client, "/auth/logout")

@@ -493,3 +493,26 @@ def test_removing_someone_elses_passkey_is_404(app, ann):
     assert post_form(client, f"/account/security/passkeys/{key_id}/delete").status_code == 404
     with app.app_context():
         assert db.session.get(Passkey, key_id) is not None
+
+
+def test_failed_passwords_never_block_signing_in_with_a_passkey(database_url):
+    with own_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_SIGNIN="2 per minute",
+        RATELIMIT_SIGNIN_ACCOUNT="2 per hour",
+    ) as app:
+        with app.app_context():
+            make_user("ann")
+        attacker = browser(app, address="198.51.100.9")
+        for _ in range(2):
+            sign_in(attacker, "ann", "wrong password guess")
+        assert sign_in(attacker, "ann", "wrong password guess").status_code == 429
+        # The same address, the same account: the passkey door still answers (and checks).
+        token = csrf_token(attacker)
+        assert (
+            attacker.post("/auth/passkey/options", headers={"X-CSRFToken": token}).status_code
+            == 200
+        )
+        response = attacker.post("/auth/passkey", data={"csrf_token": token, "credential": "{}"})
+        assert response.status_code == 400
