@@ -8,6 +8,7 @@ import time
 
 import pyotp
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from blogapp import create_app
@@ -57,6 +58,16 @@ def sign_out(page):
     expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
+def fits_and_passes_axe(page):
+    """No accessibility violations, and no sideways scrolling on a 320 px wide phone."""
+    violations = Axe().run(page).response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in violations] == []
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size(size)
+
+
 def accepted_only_400s(page):
     # A refused form comes back as a 400, which the console notes; nothing else may appear.
     assert all("status of 400" in problem for problem in page.problems), page.problems
@@ -71,6 +82,7 @@ def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, bro
 
     page.get_by_role("button", name="Set up an authenticator app").click()
     expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+    fits_and_passes_axe(page)
     secret = page.locator("#totp-key").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code from your app").fill(totp.at(time.time() - 30))
@@ -118,6 +130,7 @@ def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, bro
         expect(page.get_by_text("Passkey “Work laptop” added")).to_be_visible()
     assert [m.subject for m in outbox] == ["A passkey was added to your account"]
     expect(page.get_by_role("button", name="Remove passkey Work laptop")).to_be_visible()
+    fits_and_passes_axe(page)
     sign_out(page)
 
     page.goto(site + "/auth/login")
@@ -125,6 +138,7 @@ def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, bro
     expect(page.get_by_text("You are signed in.")).to_be_visible()  # no password, no code
     page.goto(site + "/account/sessions")
     expect(page.get_by_text("with a passkey")).to_be_visible()
+    fits_and_passes_axe(page)
 
     # A copied cookie: works until this browser signs out, then never again.
     copied = page.context.cookies()
