@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         restore_command,
         export_command,
         import_json_command,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -32,10 +33,11 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def seed_demo_command():
     """Categories, a demo author and the seed article; safe to run twice."""
-    from .demo import seed_demo
+    from .demo import seed_demo, sign_in_instructions
 
     created = seed_demo()
     click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
+    click.echo(sign_in_instructions())
 
 
 @click.command("create-user")
@@ -58,3 +60,27 @@ def create_user_command(email, username, role, password):
         db.session.rollback()
         raise click.ClickException("That username or email is already taken.") from None
     click.echo(f"Created {user.role} {user.username} <{user.email}>.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit.")
+@with_appcontext
+def worker_command(once):
+    """Deliver the outbox's mail and start newsletters when due, until stopped."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from . import outbox
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"Delivered {outbox.run_once(outbox.worker_name())} message(s).")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())  # finish the message in hand, then exit
+    click.echo("Mail worker started; Ctrl+C or SIGTERM stops it.")
+    outbox.work(app, stop)
+    click.echo("Mail worker stopped.")

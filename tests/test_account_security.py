@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from blogapp.auth import sessions
-from blogapp.extensions import db, mail
+from blogapp.extensions import db
 from blogapp.models import Passkey, RecoveryCode, Role, TotpSecret, User, UserSession, utcnow
 from tests import helpers
 from tests.builders import PASSWORD, make_user
@@ -142,7 +142,7 @@ def test_password_change_ends_other_sessions_keeps_this_one_and_emails(app, ann)
     laptop, phone = browser(app), browser(app, agent=CHROME_MAC)
     sign_in(laptop, "ann")
     sign_in(phone, "ann")
-    with mail.record_messages() as outbox:
+    with helpers.record_mail(app) as outbox:
         response = post_form(
             laptop,
             "/account/password",
@@ -203,7 +203,7 @@ def test_purge_sessions_removes_only_long_ended_or_expired_records(app, runner, 
 
 def test_a_sign_in_from_a_new_browser_emails_a_link_that_ends_it_by_post_only(app, ann):
     sign_in(browser(app), "ann")
-    with mail.record_messages() as outbox:
+    with helpers.record_mail(app) as outbox:
         sign_in(browser(app), "ann")  # the same browser again: no email
         stranger = browser(app, agent=CHROME_MAC, address="198.51.100.9")
         sign_in(stranger, "ann")
@@ -362,7 +362,7 @@ def test_turning_two_factor_off_needs_the_password_and_emails_the_owner(app, ann
     enrol(client)
     response = post_form(client, "/account/security/totp/disable", {"current": "not it at all"})
     assert response.status_code == 400 and "isn&#39;t your password" in response.text
-    with mail.record_messages() as outbox:
+    with helpers.record_mail(app) as outbox:
         response = post_form(client, "/account/security/totp/disable", {"current": PASSWORD})
     assert response.status_code == 302
     assert [m.subject for m in outbox] == ["Two-factor sign-in was turned off"]

@@ -25,6 +25,7 @@ from blogapp.markup import render_comment
 from blogapp.models import (
     Comment,
     CommentStatus,
+    MediaImage,
     Passkey,
     Post,
     PostKind,
@@ -71,6 +72,7 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("comments.create", "POST"): EVERYONE,
     ("comments.edit", "GET"): COMMENTER,
     ("comments.edit", "POST"): COMMENTER,
+    ("comments.confirm_delete", "GET"): COMMENT_DELETERS,
     ("comments.delete", "POST"): COMMENT_DELETERS,
     ("comments.follow", "POST"): SIGNED_IN,
     ("comments.moderate_link", "GET"): OPEN,
@@ -139,6 +141,28 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("auth.two_factor", "POST"): OPEN,
     ("auth.passkey_signin_options", "POST"): OPEN,
     ("auth.passkey_signin", "POST"): OPEN,
+    # The media library (issue 17): authors' own images; "author" owns the image under test.
+    ("media.library", "GET"): AUTHORS,
+    ("media.library", "POST"): AUTHORS,
+    ("media.delete", "GET"): OWNER,
+    ("media.delete", "POST"): OWNER,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.save_settings", "POST"): ADMIN,
+    # The newsletter: anyone subscribes; its links never ask anyone to sign in.
+    ("newsletter.subscribe", "GET"): EVERYONE,
+    ("newsletter.subscribe", "POST"): EVERYONE,
+    ("newsletter.confirm", "GET"): OPEN,
+    ("newsletter.confirm", "POST"): OPEN,
+    ("newsletter.unsubscribe", "GET"): OPEN,
+    ("newsletter.unsubscribe", "POST"): OPEN,
+    ("newsletter.account", "GET"): SIGNED_IN,
+    ("newsletter.account", "POST"): SIGNED_IN,
+    ("admin.subscribers", "GET"): ADMIN,
+    ("admin.subscribers_csv", "GET"): ADMIN,
+    ("admin.newsletter_test", "POST"): ADMIN,
+    ("admin.newsletter_settings", "POST"): ADMIN,
+    ("admin.mail", "GET"): ADMIN,
+    ("admin.mail_retry", "POST"): ADMIN,
 }
 
 
@@ -212,6 +236,9 @@ def build_world(app) -> dict:
         comment = add_comment(post, users["member"], "A member's comment")
         on_others = add_comment(others, users["member"], "On the other author's post")
         by_other_member = add_comment(post, users["target"], "Somebody else's comment")
+        image = MediaImage(owner=users["author"], name="0" * 32 + "_10.png", alt="An image")
+        db.session.add(image)
+        db.session.commit()
         ids = {name: user.id for name, user in users.items()}
         world = {
             "users": ids,
@@ -227,6 +254,7 @@ def build_world(app) -> dict:
             "comment": comment.id,
             "comment_on_others": on_others.id,
             "comment_by_other_member": by_other_member.id,
+            "image": image.id,
             "published": post.published_at,
         }
     upload_dir = Path(app.config["UPLOAD_DIR"])
@@ -248,6 +276,7 @@ def url_values(world: dict, rule, role: str = "anonymous") -> dict:
         "comment_id": world["comment"],
         "category_id": world["category_id"],
         "user_id": world["users"]["target"],
+        "image_id": world["image"],
         "token": "not-a-real-token",
         "session_id": world["other_sessions"].get(role, 0),
         "passkey_id": world["passkeys"].get(role, 0),

@@ -12,7 +12,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from blogapp import create_app
-from blogapp.extensions import mail
 from blogapp.models import Role
 from tests import helpers
 from tests.builders import PASSWORD, make_user
@@ -125,7 +124,7 @@ def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, bro
     )
     page.goto(site + "/account/security")
     page.get_by_label("Passkey name").fill("Work laptop")
-    with mail.record_messages() as outbox:
+    with helpers.record_mail(app) as outbox:
         page.get_by_role("button", name="Add a passkey").click()
         expect(page.get_by_text("Passkey “Work laptop” added")).to_be_visible()
     assert [m.subject for m in outbox] == ["A passkey was added to your account"]

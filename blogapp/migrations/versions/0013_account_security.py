@@ -1,7 +1,7 @@
 """account security: session records, two-factor, passkeys
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import blogapp.models
 
 revision = '0013'
-down_revision = '0007'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
