@@ -42,7 +42,7 @@ def comments():
         if not chosen:
             flash("Choose at least one comment first.", "error")
         else:
-            changed = services.moderate(chosen, action)
+            changed = services.moderate(chosen, action, actor=current_user)
             flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
         return redirect(url_for("admin.comments", **{k: v for k, v in args.items() if v}))
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
@@ -72,6 +72,6 @@ def moderation_words():
             "The word list wasn't saved: " + " ".join(form.words.errors or ["try again."]), "error"
         )
         return redirect(url_for("admin.comments"))
-    words = moderation.save_word_list(form.words.data or "")
+    words = moderation.save_word_list(form.words.data or "", actor=current_user)
     flash(f"Moderation word list saved ({len(words)} entr{'y' if len(words) == 1 else 'ies'}).")
     return redirect(url_for("admin.comments"))

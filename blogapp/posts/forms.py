@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -50,14 +49,16 @@ class PostForm(FlaskForm):
     cover_image = HiddenField()
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Cover image description (alt text)", validators=[Length(max=300)])
-    reviewed_by = StringField("Reviewed by", validators=[Optional(), Length(max=200)])
-    reviewed_on = DateField("Reviewed on", validators=[Optional()])
+    change_note = StringField("Change note", validators=[Optional(), Length(max=500)])
+    note_public = BooleanField("Show this note to readers under “What changed”")
+    fix = BooleanField("Non-clinical fix (typo, formatting): publish without a new review")
     publish_at = DateTimeLocalField(
         "Publish date and time",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional()],
     )
     save_draft = SubmitField("Save draft")
+    submit_review = SubmitField("Submit for review")
     preview = SubmitField("Preview")
     schedule = SubmitField("Schedule")
     publish = SubmitField("Publish")
@@ -74,7 +75,9 @@ class PostForm(FlaskForm):
 
     @property
     def action(self) -> str:
-        """Which button was pressed: preview, schedule, publish or draft."""
+        """Which button was pressed: preview, submit, schedule, publish or draft."""
+        if self.submit_review.data:
+            return "submit"
         for name in ("preview", "schedule", "publish"):
             if self[name].data:
                 return name

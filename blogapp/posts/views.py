@@ -15,7 +15,7 @@ from ..comments import services as comment_services
 from ..extensions import db
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
-from . import bp, services
+from . import bp, review, services
 
 MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
@@ -55,6 +55,7 @@ def detail(slug: str):
         toc=services.table_of_contents(post),
         older=older,
         newer=newer,
+        review=review.reader_facts(post),
         **comment_services.thread_context(post, request.args),
     )
 
