@@ -9,6 +9,7 @@ from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..markup import render_post
+from ..models import utcnow
 from ..permissions import reviewer_required, staff_required
 from . import authoring_services, bp, review, revisions
 
@@ -24,7 +25,10 @@ class DecisionForm(FlaskForm):
 @reviewer_required
 def reviews():
     return render_template(
-        "posts/reviews.html", posts=review.queue(current_user), due=review.due(current_user)
+        "posts/reviews.html",
+        posts=review.queue(current_user),
+        due=review.due(current_user),
+        now=utcnow(),
     )
 
 
