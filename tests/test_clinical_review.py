@@ -322,7 +322,7 @@ def test_approval_sets_the_next_review_date_from_the_category(app, people):
     with app.app_context():
         db.session.get(Category, people.advice_id).review_months = 6
         db.session.commit()
-    post = publish_reviewed(people, app)
+    publish_reviewed(people, app)
     assert post_row(app).next_review_on == add_months(utcnow().date(), 6)
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
 
