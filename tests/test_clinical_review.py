@@ -241,8 +241,8 @@ def test_every_save_is_a_revision_and_history_shows_a_side_by_side_diff(app, peo
     assert people.post("other", f"/posts/{slug}/history/1/restore").status_code == 403
 
 
-def publish_reviewed(people, app, body="Drink water.\n\nEvery two hours."):
-    people.write(body=body, submit_review="Submit for review")
+def publish_reviewed(people, app, body="Drink water.\n\nEvery two hours.", slug=None):
+    people.write(slug=slug, body=body, submit_review="Submit for review")
     post = post_row(app)
     people.decide(post.id, approve="Approve")
     assert people.write(slug=post.slug, body=body, publish="Publish").status_code == 302
