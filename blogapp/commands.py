@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from . import backup
 from .comments.commands import purge_comments_command
 from .extensions import db
+from .posts.link_check import check_links_command
 from .wordpress.cli import import_wxr_command
 
 
@@ -16,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(purge_comments_command)
     app.cli.add_command(import_wxr_command)
+    app.cli.add_command(check_links_command)
     backup.init_app(app)  # backup, restore, export, import-json
 
 

@@ -105,7 +105,8 @@ def test_admins_filter_the_log_by_person_action_and_date_and_page_it(app, people
     until = (utcnow() - timedelta(days=30)).date().isoformat()
     only_old = admin.get(f"/admin/audit?until={until}").text
     assert "long ago" in only_old and "file 3" not in only_old
-    for odd in ("?since=yesterday&until=2026-13-45", "?action=<script>", "?page=-4", "?person=%25_"):
+    odd_queries = ("?since=x&until=2026-13-45", "?action=<script>", "?page=-4", "?person=%_")
+    for odd in odd_queries:
         assert admin.get("/admin/audit" + odd).status_code == 200
 
 
