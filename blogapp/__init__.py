@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     commands.init_app(app)
     cache.init_app(app)
+    security.trust_proxies(app)  # outermost, so every layer sees the client's address
     return app
 
 
@@ -37,9 +38,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .auth.account import bp as account_bp
     from .comments import bp as comments_bp
     from .discovery import bp as discovery_bp
     from .health import bp as health_bp

@@ -1,11 +1,11 @@
-"""The flask commands: each feature's command lives beside it; this module registers them."""
+"""The flask commands: each feature's command lives beside it; this module registers them all."""
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from . import backup
+from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
 from .posts.link_check import check_links_command
@@ -13,12 +13,19 @@ from .wordpress.cli import import_wxr_command
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(purge_comments_command)
-    app.cli.add_command(import_wxr_command)
-    app.cli.add_command(check_links_command)
-    backup.init_app(app)  # backup, restore, export, import-json
+    """Every `flask --app blogapp ...` command, registered here and nowhere else."""
+    for command in (
+        seed_demo_command,
+        create_user_command,
+        purge_comments_command,
+        import_wxr_command,
+        backup_command,
+        restore_command,
+        export_command,
+        import_json_command,
+        check_links_command,
+    ):
+        app.cli.add_command(command)
 
 
 @click.command("seed-demo")

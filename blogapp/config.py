@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
@@ -29,6 +30,11 @@ def _int(value: str) -> int:
     return int(value.strip())
 
 
+def _names(value: str) -> list[str]:
+    """A comma-separated list: "a.example, b.example" -> ["a.example", "b.example"]."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 # Environment variables the blog reads, with how each is parsed.
 ENVIRONMENT = {
     "SECRET_KEY": str,
@@ -51,6 +57,9 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "SITE_URL": str,
+    "SITE_ALIASES": _names,
+    "TRUSTED_PROXIES": _int,
 }
 
 
@@ -60,6 +69,11 @@ DEFAULTS = {
     "BLOG_TIMEZONE": "America/New_York",
     # "production" refuses to start without a SECRET_KEY; anything else generates one.
     "BLOG_ENV": "development",
+    # The site's own address: every absolute link is built from it (blogapp/links.py).
+    # Required in production; development uses DEVELOPMENT_SITE_URL.
+    "SITE_URL": None,
+    "SITE_ALIASES": [],  # other host names the site answers to (each gets TRUSTED_HOSTS)
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto count
     "POSTS_PER_PAGE": 10,
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
@@ -138,6 +152,36 @@ def _finish(app: Flask) -> None:
         ) from None
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
+    _site_address(config)
+
+
+DEVELOPMENT_SITE_URL = "http://127.0.0.1:5000"
+
+
+def _site_address(config) -> None:
+    """SITE_URL is where links point, and its host (plus SITE_ALIASES) the only Host accepted.
+
+    A request naming another host gets 400 (Flask's TRUSTED_HOSTS), so a forged Host header
+    can't reach a page, let alone a link. Production must say its address: guessing it from
+    requests is exactly the hole this closes.
+    """
+    if not config.get("SITE_URL"):
+        if config["BLOG_ENV"] == "production":
+            raise ConfigError("SITE_URL", "is missing (e.g. https://blog.alliedup.coop)")
+        config["SITE_URL"] = DEVELOPMENT_SITE_URL
+        # Both spellings of this machine work while developing.
+        config["SITE_ALIASES"] = [*config["SITE_ALIASES"], "localhost", "127.0.0.1"]
+    site = urlsplit(config["SITE_URL"])
+    if site.scheme not in ("http", "https") or not site.hostname or site.query or site.fragment:
+        raise ConfigError(
+            "SITE_URL",
+            f"must be an http(s) address like https://blog.example, not {config['SITE_URL']!r}",
+        )
+    config["SITE_URL"] = config["SITE_URL"].rstrip("/")
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = [site.hostname, *config["SITE_ALIASES"]]
+    if config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
 
 
 def _bound_postgresql_waits(config) -> None:

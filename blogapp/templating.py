@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .links import absolute_url_for
 from .models import Category, Post, PostKind, PostStatus
 
 
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals["site_nav"] = site_nav
+    app.jinja_env.globals["absolute_url_for"] = absolute_url_for
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

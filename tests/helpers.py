@@ -23,6 +23,8 @@ def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> d
         # The too-fast-to-be-human comment check is off unless a test turns it on.
         "COMMENT_MIN_SECONDS": 0,
         "SERVER_NAME": None,
+        # The test client's own address: links in pages and emails point here.
+        "SITE_URL": "http://localhost",
     }
     if upload_dir is not None:
         config["UPLOAD_DIR"] = str(upload_dir)

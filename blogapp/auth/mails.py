@@ -5,9 +5,10 @@ Each returns send_email's result: False means the server could not take it (alre
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import render_template
 
 from ..email import send_email
+from ..links import absolute_url_for
 from ..models import User
 from . import services
 
@@ -19,14 +20,14 @@ def _send(to: str, subject: str, template: str, **context) -> bool:
 
 
 def send_confirmation(user: User) -> bool:
-    link = url_for("auth.confirm", token=services.confirmation_token(user), _external=True)
+    link = absolute_url_for("auth.confirm", token=services.confirmation_token(user))
     return _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
 
 
 def send_email_change(user: User, new_email: str) -> bool:
     """A confirmation link to the new address; the old one is told, in case it wasn't them."""
     token = services.confirmation_token(user, new_email=new_email)
-    link = url_for("auth.confirm", token=token, _external=True)
+    link = absolute_url_for("auth.confirm", token=token)
     sent = _send(new_email, "Confirm your new email address", "confirm", user=user, link=link)
     if sent and user.email:
         _send(
@@ -40,7 +41,7 @@ def send_email_change(user: User, new_email: str) -> bool:
 
 
 def send_reset(user: User) -> bool:
-    link = url_for("auth.reset", token=services.reset_token(user), _external=True)
+    link = absolute_url_for("auth.reset", token=services.reset_token(user))
     return _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 

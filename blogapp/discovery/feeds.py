@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template
 from sqlalchemy import select
 
 from ..extensions import db
+from ..links import absolute_url_for, site_host
 from ..models import Category, Comment, CommentStatus, Post, utcnow
 from ..posts.services import in_category, visible_posts
 
@@ -41,7 +42,7 @@ class Entry:
 
 def tag_uri(kind: str, object_id: int) -> str:
     """A stable Atom id: tag:<authority>,2024:<kind>:<id> (RFC 4151)."""
-    authority = current_app.config.get("FEED_TAG_AUTHORITY") or request.host.split(":")[0]
+    authority = current_app.config.get("FEED_TAG_AUTHORITY") or site_host()
     return f"tag:{authority},2024:{kind}:{object_id}"
 
 
@@ -51,8 +52,8 @@ def site_feed() -> str:
         feed_id=tag_uri("feed", 0),
         title=current_app.config["BLOG_TITLE"],
         subtitle=current_app.config["BLOG_TAGLINE"],
-        self_url=url_for("discovery.feed", _external=True),
-        alternate_url=url_for("posts.index", _external=True),
+        self_url=absolute_url_for("discovery.feed"),
+        alternate_url=absolute_url_for("posts.index"),
         entries=[_post_entry(post) for post in posts],
     )
 
@@ -63,8 +64,8 @@ def category_feed(category: Category) -> str:
         feed_id=tag_uri("category", category.id),
         title=f"{category.name} — {current_app.config['BLOG_TITLE']}",
         subtitle=category.description or current_app.config["BLOG_TAGLINE"],
-        self_url=url_for("discovery.category_feed", slug=category.slug, _external=True),
-        alternate_url=url_for("posts.category", slug=category.slug, _external=True),
+        self_url=absolute_url_for("discovery.category_feed", slug=category.slug),
+        alternate_url=absolute_url_for("posts.category", slug=category.slug),
         entries=[_post_entry(post) for post in posts],
     )
 
@@ -76,7 +77,7 @@ def comments_feed(post: Post) -> str:
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(COMMENT_FEED_SIZE)
     ).all()
-    post_url = url_for("posts.detail", slug=post.slug, _external=True)
+    post_url = absolute_url_for("posts.detail", slug=post.slug)
     entries = [
         Entry(
             id=tag_uri("comment", comment.id),
@@ -93,7 +94,7 @@ def comments_feed(post: Post) -> str:
         feed_id=tag_uri("comments", post.id),
         title=f"Comments on “{post.title}” — {current_app.config['BLOG_TITLE']}",
         subtitle="",
-        self_url=url_for("discovery.comments_feed", slug=post.slug, _external=True),
+        self_url=absolute_url_for("discovery.comments_feed", slug=post.slug),
         alternate_url=f"{post_url}#comments",
         entries=entries,
         fallback_updated=post.published_at,
@@ -101,7 +102,7 @@ def comments_feed(post: Post) -> str:
 
 
 def _post_entry(post: Post) -> Entry:
-    scheme = url_for("posts.index", _external=True)
+    scheme = absolute_url_for("posts.index")
     categories = []
     if post.category is not None:
         categories.append((post.category.slug, post.category.name, scheme + "category/"))
@@ -109,11 +110,11 @@ def _post_entry(post: Post) -> Entry:
     return Entry(
         id=tag_uri("post", post.id),
         title=post.title,
-        url=url_for("posts.detail", slug=post.slug, _external=True),
+        url=absolute_url_for("posts.detail", slug=post.slug),
         published=post.published_at,
         updated=max(post.published_at, post.updated_at),
         author_name=post.author.name,
-        author_uri=url_for("posts.author", username=post.author.username, _external=True),
+        author_uri=absolute_url_for("posts.author", username=post.author.username),
         summary=post.summary,
         content_html=post.body_html,
         categories=categories,
@@ -126,7 +127,7 @@ def _render(entries: list[Entry], fallback_updated: datetime | None = None, **fe
         "discovery/feed.xml",
         entries=entries,
         updated=updated,
-        base_url=url_for("posts.index", _external=True),
+        base_url=absolute_url_for("posts.index"),
         **feed,
     )
     return _NOT_XML.sub("", xml)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from markupsafe import Markup
 
+from ..links import absolute_url_for, site_url
 from ..models import Post
 from .sitemap import is_private
 
 
 def canonical_url() -> str:
     """This page's URL without query noise; a list's page number is kept past page 1."""
-    url = request.base_url
+    url = site_url(request.path)
     page = request.args.get("page", 1, type=int)
     if request.endpoint != "discovery.search" and page > 1:
         url += f"?page={page}"
@@ -28,7 +29,7 @@ def noindex() -> bool:
 def cover_url(post: Post) -> str | None:
     if not post.cover_image:
         return None
-    return url_for("posts.upload", name=post.cover_image, _external=True)
+    return absolute_url_for("posts.upload", name=post.cover_image)
 
 
 def _modified(post: Post):
@@ -42,11 +43,11 @@ def post_jsonld(post: Post, review=None) -> Markup:
 
     review: the post's ReaderFacts (posts/review.py) when it has been reviewed.
     """
-    url = url_for("posts.detail", slug=post.slug, _external=True)
+    url = absolute_url_for("posts.detail", slug=post.slug)
     author = {
         "@type": "Person",
         "name": post.author.name,
-        "url": url_for("posts.author", username=post.author.username, _external=True),
+        "url": absolute_url_for("posts.author", username=post.author.username),
     }
     data: dict = {
         "@context": "https://schema.org",
@@ -61,7 +62,7 @@ def post_jsonld(post: Post, review=None) -> Markup:
         "publisher": {
             "@type": "Organization",
             "name": current_app.config["BLOG_TITLE"],
-            "url": url_for("posts.index", _external=True),
+            "url": absolute_url_for("posts.index"),
         },
         "wordCount": post.word_count,
     }
@@ -80,9 +81,7 @@ def post_jsonld(post: Post, review=None) -> Markup:
             reviewer["honorificSuffix"] = approval.credentials
             reviewer["hasCredential"] = approval.credentials
         if approval.reviewer is not None:
-            reviewer["url"] = url_for(
-                "posts.author", username=approval.reviewer.username, _external=True
-            )
+            reviewer["url"] = absolute_url_for("posts.author", username=approval.reviewer.username)
         data["mainEntityOfPage"]["reviewedBy"] = reviewer
         data["mainEntityOfPage"]["lastReviewed"] = approval.created_at.date().isoformat()
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..permissions import member_required
-from . import mails, services
-from .forms import (
+from ..auth import mails, services
+from ..auth.forms import (
     ButtonForm,
     DeleteAccountForm,
     EmailChangeForm,
     PasswordChangeForm,
     ProfileForm,
 )
-from .views import MAIL_FAILED
-
-bp = Blueprint("account", __name__)
+from ..auth.views import MAIL_FAILED
+from ..permissions import member_required
+from . import bp
 
 
 def _status(form) -> int:
