@@ -41,7 +41,9 @@ def seed_demo_command():
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(["member", "author", "admin"]), default="member")
+@click.option(
+    "--role", type=click.Choice(["member", "author", "editor", "admin"]), default="member"
+)
 @click.option("--password", help="Prompted for (hidden) when not given.")
 @with_appcontext
 def create_user_command(email, username, role, password):
