@@ -385,3 +385,20 @@ def test_the_page_cache_shows_the_reviewed_version_at_once(database_url, tmp_pat
         people.write(slug=post.slug, body="Drink milk.", publish="Publish")
         page = reader.get(f"/posts/{post.slug}").text
         assert "Drink milk." in page and "rob, MD" in page
+
+
+def test_any_post_says_updated_once_its_text_changed_after_publishing(app, people):
+    slug = "hydration-on-night-shifts"
+    people.write(category=str(people.news_id), publish="Publish")
+    assert "Updated <time" not in people["reader"].get(f"/posts/{slug}").text
+    people.write(slug=slug, category=str(people.news_id), body="Drink tea.",
+                 change_note="Tea counts", note_public="y", publish="Publish")  # fmt: skip
+    page = people["reader"].get(f"/posts/{slug}").text
+    assert "Updated <time" in page and "Tea counts" in page
+    data = json.loads(JSON_LD.findall(page)[0])
+    assert data["dateModified"] > data["datePublished"]
+
+
+def test_review_pages_stay_out_of_search_engines(client):
+    lines = client.get("/robots.txt").text.splitlines()
+    assert "Disallow: /reviews" in lines and "Disallow: /posts/*/history" in lines

@@ -121,6 +121,8 @@ def save(
         post.review_status = ""
     if not waits:
         post.live_revision_id = revision.id
+        if changed and slug_is_locked(post):  # readers had seen the text before this change
+            post.content_updated_at = utcnow()
     if action in ("publish", "schedule"):
         try:
             as_fix = review.check_publish(

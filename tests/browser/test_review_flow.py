@@ -10,7 +10,9 @@ from blogapp.extensions import db
 from tests.browser.test_authoring_flow import sign_in
 from tests.builders import make_category, make_user
 
-BODY = "Drink water every two hours[^1].\n\n[^1]: Hydration guidance, <https://example.org/water>.\n"
+BODY = (
+    "Drink water every two hours[^1].\n\n[^1]: Hydration guidance, <https://example.org/water>.\n"
+)
 
 
 @pytest.fixture
