@@ -32,10 +32,11 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def seed_demo_command():
     """Categories, a demo author and the seed article; safe to run twice."""
-    from .demo import seed_demo
+    from .demo import seed_demo, sign_in_instructions
 
     created = seed_demo()
     click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
+    click.echo(sign_in_instructions())
 
 
 @click.command("create-user")

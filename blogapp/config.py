@@ -60,6 +60,9 @@ ENVIRONMENT = {
     "SITE_URL": str,
     "SITE_ALIASES": _names,
     "TRUSTED_PROXIES": _int,
+    "COMMENT_EDIT_MINUTES": _int,
+    "COMMENT_MAX_LINKS": _int,
+    "BLOG_DISCLAIMER": str,
 }
 
 
@@ -78,6 +81,9 @@ DEFAULTS = {
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
     "COMMENT_EDIT_MINUTES": 15,
+    "COMMENT_MAX_LINKS": 2,  # more links than this: held for moderation
+    # The footer's disclaimer (comment-style Markdown); None: the built-in text.
+    "BLOG_DISCLAIMER": None,
     "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
     "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
     "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429

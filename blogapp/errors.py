@@ -2,10 +2,10 @@
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from .extensions import db, login_manager
 
@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
 
 
 def render_error(status: int, message: str = "", headers: dict | None = None):
+    if isinstance(request.routing_exception, SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page; a short answer.
+        text = f"{status} {TITLES.get(status, 'Error')}: this site does not answer to that host."
+        return Response(text, status, headers, mimetype="text/plain")
     wants_json = request.path == "/healthz" or (request.accept_mimetypes.best == "application/json")
     if wants_json:
         response = jsonify(error=TITLES.get(status, "Error"), status=status)

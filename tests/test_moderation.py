@@ -314,3 +314,86 @@ def test_purge_comments_command(app, people, runner):
     assert status_of(app, body="Old held") is None and status_of(app, body="Old spam") is None
     assert status_of(app, body="New held") == CommentStatus.PENDING
     assert status_of(app, body="Old approved") == CommentStatus.APPROVED
+
+
+# ------------------------------------------------------------------ one click per row
+
+
+def row_action(client, value, path="/admin/comments"):
+    return client.post(path, data={"csrf_token": csrf_token(client, path), "row": value})
+
+
+def test_each_row_has_its_own_buttons_post_link_history_and_held_reason(app, people):
+    add(app, people["mine"], "Earlier approved", guest_email="x@example.org")
+    add(app, people["mine"], "Earlier spam", status=CommentStatus.SPAM, guest_email="x@example.org")
+    held = add(
+        app,
+        people["mine"],
+        "Held one",
+        status=CommentStatus.PENDING,
+        guest_email="x@example.org",
+        held_reason="A first comment is reviewed by a moderator before it appears.",
+    )
+    page = signed_in(app, "writer").get("/admin/comments").text
+    row = re.search(rf'<tr id="queue-comment-{held}">(.*?)</tr>', page, re.S).group(1)
+    for label in ("Approve", "Spam", "Delete", "Approve and reply"):
+        assert re.search(
+            rf'<button type="submit" name="row" value="[a-z]+:{held}"[^>]*>{label}<', row
+        ), label
+    assert "<strong>Held:</strong> A first comment is reviewed" in row
+    assert "2 earlier comments, 1 approved" in row
+    assert "Writer&#39;s post" in row or "Writer's post" in row
+    assert f'href="/posts/{people["mine"]}#comments"' in row  # where it will show
+    approved = add(app, people["mine"], "Shown one")
+    page = signed_in(app, "writer").get("/admin/comments?status=approved").text
+    row = re.search(rf'<tr id="queue-comment-{approved}">(.*?)</tr>', page, re.S).group(1)
+    assert f'href="/comments/{approved}"' in row and "View in thread" in row  # its permalink
+
+
+@pytest.mark.parametrize("action, status", [("approve", "approved"), ("spam", "spam")])
+def test_a_row_button_acts_on_that_comment_alone(app, people, action, status):
+    one = add(app, people["mine"], "First", status=CommentStatus.PENDING)
+    two = add(app, people["mine"], "Second", status=CommentStatus.PENDING)
+    client = signed_in(app, "writer")
+    response = client.post(
+        "/admin/comments",
+        data={
+            "csrf_token": csrf_token(client, "/admin/comments"),
+            "row": f"{action}:{one}",
+            "ids": [str(two)],  # ticked, but the row's own button names only its comment
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("#queue")
+    assert status_of(app, one) == status
+    assert status_of(app, two) == "pending"
+    assert "The comment by Ana was" in client.get(response.headers["Location"]).text
+
+
+def test_row_delete_and_approve_and_reply(app, people):
+    gone = add(app, people["mine"], "Delete me", status=CommentStatus.PENDING)
+    client = signed_in(app, "writer")
+    assert row_action(client, f"delete:{gone}").status_code == 302
+    assert status_of(app, gone) is None
+    held = add(app, people["mine"], "Answer me", status=CommentStatus.PENDING)
+    response = row_action(client, f"reply:{held}")
+    assert response.headers["Location"] == f"/comments/{held}/reply"
+    assert status_of(app, held) == "approved"  # a reply shows under a shown comment
+    assert "Reply to Ana" in client.get(response.headers["Location"]).text
+
+
+@pytest.mark.parametrize(
+    "value", ["approve", "approve:", "approve:x", "burn:1", "reply:-1", "a" * 5000]
+)
+def test_a_bad_row_value_is_a_400(app, people, value):
+    assert row_action(signed_in(app, "writer"), value).status_code == 400
+
+
+def test_row_buttons_need_csrf_and_the_right_to_moderate(app, people):
+    theirs = add(app, people["theirs"], "Not yours", status=CommentStatus.PENDING)
+    writer = signed_in(app, "writer")
+    assert writer.post("/admin/comments", data={"row": f"approve:{theirs}"}).status_code == 400
+    for action in ("approve", "spam", "delete", "reply"):
+        response = row_action(writer, f"{action}:{theirs}")
+        assert response.status_code == 302
+        assert "/reply" not in response.headers["Location"]
+    assert status_of(app, theirs) == "pending"

@@ -135,6 +135,8 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("admin.overdue_note", "POST"): ADMIN,
     ("admin.set_reviewer", "POST"): ADMIN,
     ("admin.audit", "GET"): ADMIN,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.save_settings", "POST"): ADMIN,
 }
 
 

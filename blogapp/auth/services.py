@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select, update
 
 from .. import audit
 from ..extensions import db, login_manager
+from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, Post, Role, Subscription, User, utcnow
 from ..tokens import make_token, read_token
@@ -24,11 +25,11 @@ _DUMMY_HASH = None
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Session ids are "id:version"; a bumped version (password change, suspension) logs out."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    user_id, _, version = map(optional_int, session_id.partition(":"))
+    if user_id is None or version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version) or user.suspended:
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or user.suspended:
         return None
     return user
 

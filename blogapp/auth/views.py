@@ -35,7 +35,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target:
         return default
     target = target.strip()
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[::1": an unclosed IPv6 host
+        return default
     if (
         parts.scheme
         or parts.netloc

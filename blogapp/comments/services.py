@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from flask import current_app, session, url_for
 from flask_login import current_user
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from .. import audit, database
+from .. import audit, database, site_settings
 from ..extensions import db
+from ..inputs import optional_int, page_number
 from ..markup import render_comment, strip_links
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
 from . import moderation, notifications
@@ -268,8 +269,7 @@ def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
     from .forms import CommentForm
 
     newest = args.get("order") == "newest"
-    page = args.get("cpage", 1, type=int)
-    page = page if 1 <= page <= 100_000 else 1
+    page = args.get("cpage", 1, type=page_number)
     threads, pagination = load_thread(post, page, newest, held_ids())
     if form is None:
         form = CommentForm.for_user(current_user)
@@ -322,7 +322,7 @@ class Permissions:
 def can_edit(comment: Comment, user: User | None) -> bool:
     if user is None or not user.is_authenticated or user.suspended:
         return False
-    window = timedelta(minutes=current_app.config.get("COMMENT_EDIT_MINUTES", 15))
+    window = timedelta(minutes=site_settings.current().comment_edit_minutes)
     return (
         comment.user_id == user.id
         and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
@@ -537,8 +537,8 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
         query = query.where(Comment.post_id == post_id)
     if commenter:
         kind, _, value = commenter.partition(":")
-        if kind == "user" and value.isdigit():
-            query = query.where(Comment.user_id == int(value))
+        if kind == "user":
+            query = query.where(Comment.user_id == optional_int(value))
         else:
             query = query.where(Comment.user_id.is_(None), Comment.guest_email == value.lower())
     return query
@@ -552,6 +552,55 @@ def moderatable(user: User, ids: list[int]) -> list[Comment]:
     if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return list(db.session.scalars(query).unique())
+
+
+def earlier_comments(comments: list[Comment]) -> dict[int, tuple[int, int]]:
+    """For each comment: how many comments its writer left before it, and how many approved.
+
+    One statement for the page. Members are matched by account, guests by email; each
+    branch is an index lookup (ix_comments_user_id, ix_comments_guest_email) and CASE runs
+    only the one that applies.
+    """
+    if not comments:
+        return {}
+    other = aliased(Comment, name="earlier")
+
+    def count(*only) -> object:
+        def branch(*same) -> object:
+            return (
+                select(func.count(other.id))
+                .where(*same, other.created_at < Comment.created_at, other.id != Comment.id)
+                .where(other.status != CommentStatus.DELETED, *only)
+                .correlate(Comment)
+                .scalar_subquery()
+            )
+
+        by_member = branch(other.user_id == Comment.user_id)
+        by_guest = branch(other.user_id.is_(None), other.guest_email == Comment.guest_email)
+        return case(
+            (Comment.user_id.is_not(None), by_member),
+            (Comment.guest_email != "", by_guest),
+            else_=0,
+        )
+
+    rows = db.session.execute(
+        select(Comment.id, count(), count(other.status == CommentStatus.APPROVED)).where(
+            Comment.id.in_([c.id for c in comments])
+        )
+    )
+    return {comment_id: (total, approved) for comment_id, total, approved in rows}
+
+
+def pending_count(user: User) -> int:
+    """Comments waiting for this moderator (authors: on their own posts; admins: all)."""
+    query = (
+        select(func.count(Comment.id))
+        .join(Comment.post)
+        .where(Comment.status == CommentStatus.PENDING)
+    )
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    return db.session.scalar(query) or 0
 
 
 def queue_counts(user: User) -> dict[str, int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..cache import public_page
 from ..extensions import csrf, db
+from ..inputs import optional_int
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
 from . import bp, moderation, notifications, services
@@ -75,11 +77,8 @@ def create(slug: str):
     post = post_or_404(slug)
     user = signed_in_user()
     form = CommentForm.for_user(user)
-    parent = (
-        services.get_comment(int(form.parent_id.data))
-        if (form.parent_id.data or "").isdigit()
-        else None
-    )
+    parent_id = optional_int(form.parent_id.data)
+    parent = services.get_comment(parent_id) if parent_id is not None else None
 
     def again(status: int, notice: str = "", headers=None):
         if parent is not None and parent.post_id == post.id:
@@ -114,6 +113,7 @@ def permalink(comment_id: int):
 
 
 @bp.get("/comments/<int:comment_id>/reply")
+@public_page
 def reply(comment_id: int):
     """The reply form without JavaScript: the comment quoted, the form under it."""
     parent = visible_comment_or_404(comment_id)

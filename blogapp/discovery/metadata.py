@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import request
 from markupsafe import Markup
 
+from .. import site_settings
+from ..inputs import page_number
 from ..links import absolute_url_for, site_url
 from ..models import Post
 from .sitemap import is_private
@@ -15,7 +17,7 @@ from .sitemap import is_private
 def canonical_url() -> str:
     """This page's URL without query noise; a list's page number is kept past page 1."""
     url = site_url(request.path)
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     if request.endpoint != "discovery.search" and page > 1:
         url += f"?page={page}"
     return url
@@ -61,7 +63,7 @@ def post_jsonld(post: Post, review=None) -> Markup:
         "author": author,
         "publisher": {
             "@type": "Organization",
-            "name": current_app.config["BLOG_TITLE"],
+            "name": site_settings.current().title,
             "url": absolute_url_for("posts.index"),
         },
         "wordCount": post.word_count,

@@ -20,6 +20,7 @@ from .. import uploads
 from ..auth.services import authenticate
 from ..errors import render_error
 from ..extensions import limiter
+from ..inputs import optional_int, page_number
 from ..models import PostStatus, Role, utcnow
 from ..permissions import author_required, has_role
 from ..templating import format_datetime
@@ -129,7 +130,7 @@ def unpublish(slug: str):
 @author_required
 def dashboard():
     pagination = paginate(
-        services.dashboard_query(current_user), request.args.get("page", 1, type=int), 25
+        services.dashboard_query(current_user), request.args.get("page", 1, type=page_number), 25
     )
     return render_template(
         "posts/dashboard.html",
@@ -308,7 +309,9 @@ def _check_choices(form: PostForm) -> bool:
         ok = False
     if form.action == "schedule":
         when = _when(form)
-        if when is None:
+        if form.publish_at.errors:
+            ok = False  # already says what is wrong (e.g. a date out of range)
+        elif when is None:
             form.publish_at.errors = [
                 *form.publish_at.errors,
                 "Choose the date and time to publish.",
@@ -324,7 +327,7 @@ def _check_choices(form: PostForm) -> bool:
 
 
 def _when(form: PostForm):
-    if form.publish_at.data is None:
+    if form.publish_at.data is None or form.publish_at.errors:
         return None
     return services.to_utc(form.publish_at.data, current_app.config["BLOG_TIMEZONE"])
 
@@ -336,7 +339,7 @@ def _draft(form: PostForm) -> services.Draft:
         body=form.body.data or "",
         slug=form.slug.data or "",
         excerpt=form.excerpt.data or "",
-        category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
+        category_id=optional_int(form.category.data),
         tag_names=form.tag_names(),
         cover_image=form.cover_image.data or None,
         cover_alt=form.cover_alt.data or "",

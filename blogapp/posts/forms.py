@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ..inputs import within_dates
 from ..models import PostKind
 from ..uploads import is_stored_name
 
@@ -55,7 +56,7 @@ class PostForm(FlaskForm):
     publish_at = DateTimeLocalField(
         "Publish date and time",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[Optional()],
+        validators=[Optional(), within_dates],
     )
     save_draft = SubmitField("Save draft")
     submit_review = SubmitField("Submit for review")

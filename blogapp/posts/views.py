@@ -11,28 +11,29 @@ from flask import (
 )
 from sqlalchemy import select
 
+from ..cache import public_page
 from ..comments import services as comment_services
 from ..extensions import db
+from ..inputs import MAX_PAGE, request_int
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, review, services
 
-MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
-
-def page_number() -> int:
-    page = request.args.get("page", 1, type=int)
+def requested_page() -> int:
+    page = request.args.get("page", 1, type=request_int)
     if page > MAX_PAGE:
         abort(404)
     return page
 
 
 def render_list(query, template: str = "posts/list.html", **context):
-    pagination = services.paginate(services.listed(query), page_number(), 10)
+    pagination = services.paginate(services.listed(query), requested_page(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
 
 
 @bp.get("/")
+@public_page
 def index():
     if "p" in request.args or "page_id" in request.args:  # an old WordPress link: /?p=ID
         if target := wordpress_redirects.old_link_target(request.args):
@@ -41,6 +42,7 @@ def index():
 
 
 @bp.get("/posts/<slug>")
+@public_page
 def detail(slug: str):
     post = services.get_visible_post(slug)
     if post is None:
@@ -61,6 +63,7 @@ def detail(slug: str):
 
 
 @bp.get("/pages/<slug>")
+@public_page
 def page(slug: str):
     post = services.get_visible_post(slug, kind=PostKind.PAGE)
     if post is None:
@@ -69,6 +72,7 @@ def page(slug: str):
 
 
 @bp.get("/category/<slug>")
+@public_page
 def category(slug: str):
     found = db.first_or_404(select(Category).where(Category.slug == slug))
     return render_list(
@@ -77,12 +81,14 @@ def category(slug: str):
 
 
 @bp.get("/tag/<slug>")
+@public_page
 def tag(slug: str):
     found = db.first_or_404(select(Tag).where(Tag.slug == slug))
     return render_list(services.with_tag(found), heading=f"Tagged “{found.name}”")
 
 
 @bp.get("/author/<username>")
+@public_page
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
     return render_list(
@@ -93,6 +99,7 @@ def author(username: str):
 
 
 @bp.get("/archive/<int:year>/<int:month>")
+@public_page
 def archive(year: int, month: int):
     heading = f"{services.month_name(month)} {year}" if 1 <= month <= 12 else ""
     return render_list(services.in_month(year, month), heading=f"Archive: {heading}")

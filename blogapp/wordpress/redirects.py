@@ -8,6 +8,7 @@ from flask import url_for
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..inputs import optional_int
 from ..models import Post, PostKind
 
 
@@ -35,9 +36,10 @@ def post_for_permalink(year: int, month: int, day: int, slug: str) -> Post | Non
 
 def post_for_id(wp_id: str | None) -> Post | None:
     """The visible imported post or page with this WordPress id (the ?p= and ?page_id= links)."""
-    if not wp_id or not wp_id.isdigit() or len(wp_id) > 9:
+    number = optional_int(wp_id)
+    if number is None:
         return None
-    post = db.session.scalar(select(Post).where(Post.wp_id == int(wp_id)))
+    post = db.session.scalar(select(Post).where(Post.wp_id == number))
     return post if post is not None and post.is_visible() else None
 
 
