@@ -124,3 +124,15 @@ def test_nothing_edits_or_deletes_an_entry(app, people):
             db.session.commit()
         db.session.rollback()
         assert db.session.get(AuditEntry, entry.id).detail == ""
+
+
+def test_saving_the_site_settings_is_audited(app, people):
+    from tests.test_site_settings import form_values
+
+    admin = people["admin"]
+    data = {**form_values(admin), "title": "AlliedUP News"}
+    assert admin.post("/admin/settings", data=data).status_code == 302
+    assert ("settings_change", "adm", "") in logged(app)
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "settings_change"))
+        assert "title" in entry.detail
