@@ -402,3 +402,45 @@ def test_any_post_says_updated_once_its_text_changed_after_publishing(app, peopl
 def test_review_pages_stay_out_of_search_engines(client):
     lines = client.get("/robots.txt").text.splitlines()
     assert "Disallow: /reviews" in lines and "Disallow: /posts/*/history" in lines
+
+
+def test_seed_demo_makes_advice_need_review(app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        needs = dict(db.session.execute(select(Category.slug, Category.needs_review)).all())
+        assert needs == {"news": False, "advice": True, "updates": False}
+
+
+def test_migration_0014_keeps_old_review_lines_as_history_and_starts_revisions(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        downgrade(revision="0007")
+        db.session.execute(text(
+            "INSERT INTO users (username, username_key, display_name, bio, bio_html, role,"
+            " suspended, session_version, notify_replies, notify_comments, created_at)"
+            " VALUES ('old', 'old', '', '', '', 'author', false, 1, false, true,"
+            " CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+        db.session.execute(text(
+            "INSERT INTO categories (name, slug, description) VALUES ('Advice', 'advice', '')"
+        ))  # fmt: skip
+        db.session.execute(text(
+            "INSERT INTO posts (kind, title, slug, body_md, body_format, body_html, body_text,"
+            " toc_json, excerpt, summary, word_count, status, published_at, created_at,"
+            " updated_at, author_id, cover_alt, reviewed_by, reviewed_on, comments_open, sticky,"
+            " comment_count) VALUES ('post', 'Old post', 'old-post', 'Old words', 'markdown',"
+            " '<p>Old words</p>', 'Old words', '[]', '', 'Old words', 2, 'published',"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, (SELECT id FROM users),"
+            " '', 'Jo Lee, RN', '2025-03-04', true, false, 0)"
+        ))  # fmt: skip
+        db.session.commit()
+        upgrade()
+        db.session.remove()
+        post = db.session.scalar(select(Post))
+        assert post.review_history_note.startswith("Reviewed by Jo Lee, RN on 2025-03-04")
+        revision = db.session.get(PostRevision, post.live_revision_id)
+        assert (revision.number, revision.body_md) == (1, "Old words")
+        assert db.session.scalar(select(Category.needs_review)) is True
+        db.session.remove()

@@ -46,6 +46,7 @@ def test_an_advice_post_goes_through_review_and_an_edit_waits_for_the_next_appro
     reviewer.goto(live_server + "/reviews")
     reviewer.get_by_role("link", name="Hydration on night shifts").click()
     expect(reviewer.get_by_text("Drink water every two hours")).to_be_visible()
+    assert Axe().run(reviewer).response["violations"] == []
     reviewer.get_by_label("Note to the author").fill("Say how much water.")
     reviewer.get_by_role("button", name="Request changes").click()
     expect(reviewer.get_by_text("Changes requested; the author sees your note.")).to_be_visible()
@@ -103,6 +104,9 @@ def test_an_advice_post_goes_through_review_and_an_edit_waits_for_the_next_appro
     diff = author.get_by_role("table", name="Body")
     expect(diff.locator("del")).to_contain_text("250 ml")
     expect(diff.locator("ins")).to_contain_text("300 ml")
+    assert Axe().run(author).response["violations"] == []
+    author.set_viewport_size({"width": 320, "height": 800})
+    assert author.evaluate("document.documentElement.scrollWidth") <= 320
     author.get_by_role("button", name="Restore revision 2").click()
     expect(author.get_by_text("Revision 2 restored as revision 4.")).to_be_visible()
     expect(author.get_by_role("row", name="4 Restored 2")).to_be_visible()
