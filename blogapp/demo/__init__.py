@@ -81,7 +81,7 @@ def seed_demo() -> list[str]:
     author = ensure_demo_author()
     if demo_admin() is None:
         ensure_demo_user(DEMO_ADMIN, Role.ADMIN)
-        created.append(f"admin {DEMO_ADMIN['username']}")
+        created.append(f"demo admin {DEMO_ADMIN['username']}")
     meta, body = read_article()
     slug = slugify(meta["title"])
     if db.session.scalar(select(Post.id).where(Post.slug == slug)) is None:

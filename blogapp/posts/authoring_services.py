@@ -26,6 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..newsletter import issues as newsletter
 from . import review, revisions
 from .review import ReviewRequired  # noqa: F401 - the views catch it from here
 from .services import render_content, tags_from_names, unique_slug
@@ -144,6 +145,7 @@ def save(
     elif not waits:
         _set_published(post, "draft", None)
     db.session.add(post)
+    newsletter.announce(post)  # its newsletter is saved with it, sent when it is visible
     db.session.commit()
     return post
 

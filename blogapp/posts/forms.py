@@ -50,6 +50,11 @@ class PostForm(FlaskForm):
     cover_image = HiddenField()
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Cover image description (alt text)", validators=[Length(max=300)])
+    # An image for inside the text (issue 17): stored like a cover and listed on /media; its
+    # Markdown goes in at the cursor (static/js/media.js) or, without JavaScript, is shown.
+    inline_image = FileField("Image to insert")
+    inline_alt = StringField("Image description (alt text)", validators=[Length(max=1200)])
+    upload_image = SubmitField("Upload image")
     change_note = StringField("Change note", validators=[Optional(), Length(max=500)])
     note_public = BooleanField("Show this note to readers under “What changed”")
     fix = BooleanField("Non-clinical fix (typo, formatting): publish without a new review")
