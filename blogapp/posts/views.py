@@ -34,8 +34,8 @@ def render_list(query, template: str = "posts/list.html", **context):
 
 @bp.get("/")
 def index():
-    if "p" in request.args or "page_id" in request.args:  # an old WordPress link: /?p=ID
-        if target := wordpress_redirects.old_link_target(request.args):
+    if request.args.keys() - {"page"}:  # an old WordPress link: /?p=ID, /?s=words, ...
+        if target := wordpress_redirects.for_home_query(request.args):
             return redirect(target, 301)
     return render_list(services.visible_posts(), template="posts/index.html")
 
