@@ -216,6 +216,7 @@ class RenderedPost:
     toc: list[dict] = field(default_factory=list)
     summary: str = ""
     word_count: int = 0
+    text: str = ""  # its visible text, whitespace collapsed (what plain_text() gives)
 
 
 def render_post(source: str, source_format: str = "markdown", excerpt: str = "") -> RenderedPost:
@@ -238,7 +239,13 @@ def render_post(source: str, source_format: str = "markdown", excerpt: str = "")
     html = cleaner.clean(raw_html)
     text = _TextStats.of(html)
     summary = plain_excerpt(excerpt) if excerpt.strip() else text.first_paragraph
-    return RenderedPost(html=html, toc=toc, summary=cut(summary), word_count=text.words)
+    return RenderedPost(
+        html=html,
+        toc=toc,
+        summary=cut(summary),
+        word_count=text.words,
+        text=" ".join(text.text.split()),
+    )
 
 
 def render_comment(source: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import defer, raiseload
 
 from .. import database
 from ..extensions import db
-from ..markup import plain_text, render_post, slugify
+from ..markup import render_post, slugify
 from ..models import (
     Category,
     Post,
@@ -178,7 +178,7 @@ def rendered_columns(source: str, source_format: str, excerpt: str) -> dict:
         "toc_json": json.dumps(rendered.toc),
         "summary": rendered.summary,
         "word_count": rendered.word_count,
-        "body_text": plain_text(rendered.html),  # indexed for search by DB triggers
+        "body_text": rendered.text,  # indexed for search by DB triggers
     }
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +57,8 @@ from . import content, media
 from .redirects import UPLOADS, old_key
 from .wxr import Author, ChannelTerm, Item, Site, Term, WPComment, read_wxr
 
+# Comments on a site come from a few thousand addresses at most: each is truncated once.
+_truncate_ip = lru_cache(maxsize=65536)(truncate_ip)
 BATCH = 200  # items per flush: bounded memory, few round trips
 POOL_FROM_BYTES = 4_000_000  # smaller files are rendered in this process (no start-up cost)
 STATUSES = {
@@ -192,7 +195,7 @@ def render_batch(job: dict) -> dict:
         body = content.post_html(
             raw, notes.append, _shared.get("reusable"), footnotes, _shared.get("media")
         )
-        summary_excerpt = plain_excerpt(excerpt)
+        summary_excerpt = plain_excerpt(excerpt) if excerpt.strip() else ""
         columns = rendered_columns(body, "html", summary_excerpt)
         posts.append(
             {
@@ -278,7 +281,7 @@ class _Importer:
 
     def survey(self, source: BinaryIO, progress) -> _Survey:
         found = _Survey()
-        for record in read_wxr(source, progress):
+        for record in read_wxr(source, progress, only_types=frozenset({"attachment", "wp_block"})):
             if isinstance(record, Site):
                 found.site = record
             elif isinstance(record, Author):
@@ -918,7 +921,7 @@ class _Importer:
             "body_md": c.content,
             "body_html": body_html,
             "created_at": parse_date(c.date_gmt) or parse_date(c.date) or utcnow(),
-            "ip": truncate_ip(c.author_ip),
+            "ip": _truncate_ip(c.author_ip),
             "wp_id": c.wp_id,
         }
 

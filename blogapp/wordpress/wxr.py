@@ -220,8 +220,17 @@ def _channel_term(element: Element, kind: str) -> ChannelTerm:
     )
 
 
+def _fields(element: Element) -> dict[str, str]:
+    """An element's children's text by name (the first of each name), read once."""
+    fields: dict[str, str] = {}
+    for child in element:
+        fields.setdefault(_name(child.tag), child.text or "")
+    return fields
+
+
 def _comment(element: Element) -> WPComment:
-    get = lambda name: _text(element, "wp:" + name)  # noqa: E731
+    fields = _fields(element)
+    get = lambda name: fields.get("wp:" + name, "")  # noqa: E731
     error = ""
     try:
         wp_id = parse_id(get("comment_id"), "comment id")
@@ -245,7 +254,8 @@ def _comment(element: Element) -> WPComment:
 
 
 def _item(element: Element) -> Item:
-    get = lambda name: _text(element, name)  # noqa: E731
+    fields = _fields(element)
+    get = lambda name: fields.get(name, "")  # noqa: E731
     item = Item(
         wp_id=0,
         title=get("title").strip(),
@@ -341,11 +351,14 @@ _CHANNEL_TERMS = ("wp:category", "wp:tag", "wp:term")
 Record = Site | Author | ChannelTerm | Item
 
 
-def read_wxr(source: BinaryIO, progress=None) -> Iterator[Record]:
+def read_wxr(
+    source: BinaryIO, progress=None, only_types: frozenset[str] | None = None
+) -> Iterator[Record]:
     """Yield the export's records in file order: Site (once, before anything else it
     precedes), authors, channel terms and items, one at a time.
 
-    ``progress(bytes_read)`` is called after each item. Raises WXRError for malformed XML
+    ``progress(bytes_read)`` is called after each item; with ``only_types``, other items
+    are passed over unread (a quick first pass). Raises WXRError for malformed XML
     (with the line and column), any DTD or entity, or a file that is not a WXR export.
     """
     reader = _CountingReader(source)
@@ -387,7 +400,8 @@ def read_wxr(source: BinaryIO, progress=None) -> Iterator[Record]:
                 yield site
             if name == "item":
                 items += 1
-                yield _item(element)
+                if only_types is None or _text(element, "wp:post_type").strip() in only_types:
+                    yield _item(element)
                 if progress:
                     progress(reader.position)
             elif name == "wp:author":
