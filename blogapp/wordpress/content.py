@@ -28,7 +28,7 @@ LAYOUT_TAGS = frozenset(
 )  # fmt: skip
 REPORTED_ATTRIBUTES = ("href", "src")  # a link or image the sanitizer refused
 _IMG_WITHOUT_ALT = re.compile(
-    r"<img\b(?![^>]*\balt\s*=\s*(?:\"[^\"]*\S[^\"]*\"|'[^']*\S[^']*'))[^>]*>", re.I
+    r"""<img\b(?![^>]*\balt\s*=\s*(?:"[^"]*[^"\s][^"]*"|'[^']*[^'\s][^']*'))[^>]*>""", re.I
 )
 # <audio> and <video> play nothing under the CSP: a link to the file keeps them reachable.
 _PLAYER = re.compile(r"<(audio|video)\b[^>]*?\bsrc=\"([^\"]+)\"[^>]*>.*?</\1\s*>", re.I | re.S)

@@ -99,7 +99,7 @@ class MediaMap:
                     break
         if key is None:
             return None
-        match = _SIZE.search(key)
+        match = _SIZE.search(lower)  # the size asked for (upload_file has removed it)
         copies = self.files.get(_SIZE.sub("", key))
         if copies is None:
             return None
