@@ -263,21 +263,31 @@ class _Importer:
         self.channel_tags: dict[str, str] = {}  # name (lower) -> nicename, for plain RSS terms
         self.channel_categories: dict[str, str] = {}
         self.seen: set[int] = set()  # WordPress ids met in this file
+        self.surveyed = False  # the first pass read the channel and the attachments
 
     def run(self, source: BinaryIO, progress, workers: int | None) -> None:
         size = _size(source)
-        survey = self.survey(source, progress)
-        source.seek(0)
-        self.hosts = _hosts(survey.site)
-        for author in survey.authors:
-            self.author(author)
-        self.channel_terms(survey.terms)
-        self.import_media(survey.attachments)
+        if _refers_ahead(source):
+            survey = self.survey(source, progress)
+            source.seek(0)
+            self.site(survey.site)
+            for author in survey.authors:
+                self.author(author)
+            self.channel_terms(survey.terms)
+            self.import_media(survey.attachments)
+            self.surveyed = True
+        else:  # nothing an item could refer to ahead of it: one pass does it all
+            survey = _Survey()
+            if progress:
+                progress(size)
         pool = self.pool(size, workers, survey)
         try:
             self.import_items(source, pool, (lambda p: progress(size + p)) if progress else None)
         finally:
             pool.shutdown()
+
+    def site(self, site: Site) -> None:
+        self.hosts = _hosts(site)
 
     def survey(self, source: BinaryIO, progress) -> _Survey:
         found = _Survey()
@@ -591,6 +601,14 @@ class _Importer:
                 if len(items) >= BATCH:
                     submit()
                     items = []
+            elif self.surveyed:
+                continue  # read in the first pass
+            elif isinstance(record, Site):
+                self.site(record)
+            elif isinstance(record, Author):
+                self.author(record)
+            elif isinstance(record, ChannelTerm):
+                self.channel_terms([record])
         submit()
         while in_flight:
             self.write(in_flight.popleft())
@@ -871,11 +889,22 @@ class _Importer:
                 parent = ids.get((post_id, parent_wp)) if parent_wp else None
                 rows.append(self.comment_row(post_id, c, parent, next(rendered)))
                 touched.add(post_id)
-            new_ids = db.session.scalars(
-                insert(Comment).returning(Comment.id, sort_by_parameter_order=True), rows
-            ).all()
-            for (index, c, _), new_id, row in zip(level, new_ids, rows, strict=True):
-                ids[(post_ids[index], c.wp_id)] = (new_id, row["root_id"] or new_id)
+            # A plain executemany, then the new ids in one query: RETURNING in parameter
+            # order makes SQLite run one statement per row.
+            db.session.execute(insert(Comment), rows)
+            level_posts = {row["post_id"] for row in rows}
+            new_ids = {
+                (row.post_id, row.wp_id): row.id
+                for row in db.session.execute(
+                    select(Comment.post_id, Comment.wp_id, Comment.id).where(
+                        Comment.post_id.in_(level_posts),
+                        Comment.wp_id.in_({row["wp_id"] for row in rows}),
+                    )
+                )
+            }
+            for row in rows:
+                new_id = new_ids[(row["post_id"], row["wp_id"])]
+                ids[(row["post_id"], row["wp_id"])] = (new_id, row["root_id"] or new_id)
             self.report.count("comment", "imported", len(rows))
         # Top-level comments are their own thread's root.
         db.session.execute(
@@ -931,6 +960,23 @@ def _title(raw: str) -> str:
     no control characters (a CR or LF in a title would break mail headers)."""
     text = re.sub(r"[\x00-\x1f\x7f]+", " ", html.unescape(raw))
     return " ".join(text.split())[:200] or "Untitled"
+
+
+# An attachment or reusable block anywhere in the file: posts may use it before it comes.
+_AHEAD = re.compile(rb"(?:attachment|wp_block)\s*(?:\]\]>)?\s*</[A-Za-z0-9_.-]+:post_type>")
+
+
+def _refers_ahead(source: BinaryIO, chunk: int = 1 << 20) -> bool:
+    """Whether the file needs the first pass (a byte scan: far quicker than parsing it)."""
+    tail = b""
+    try:
+        while data := source.read(chunk):
+            if _AHEAD.search(tail + data):
+                return True
+            tail = data[-200:]
+        return False
+    finally:
+        source.seek(0)
 
 
 def _size(source: BinaryIO) -> int:
