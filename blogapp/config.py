@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
@@ -29,6 +30,11 @@ def _int(value: str) -> int:
     return int(value.strip())
 
 
+def _names(value: str) -> list[str]:
+    """A comma-separated list: "a.example, b.example" -> ["a.example", "b.example"]."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 # Environment variables the blog reads, with how each is parsed.
 ENVIRONMENT = {
     "SECRET_KEY": str,
@@ -41,6 +47,13 @@ ENVIRONMENT = {
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DELIVERY": str,
+    "MAIL_MAX_ATTEMPTS": _int,
+    "MAIL_RETRY_SECONDS": float,
+    "MAIL_CLAIM_SECONDS": float,
+    "MAIL_BATCH_SIZE": _int,
+    "MAIL_TIMEOUT": float,
+    "WORKER_POLL_SECONDS": float,
     "RATELIMIT_ENABLED": _bool,
     "PAGE_CACHE_ENABLED": _bool,
     "BLOG_TITLE": str,
@@ -51,6 +64,12 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "SITE_URL": str,
+    "SITE_ALIASES": _names,
+    "TRUSTED_PROXIES": _int,
+    "COMMENT_EDIT_MINUTES": _int,
+    "COMMENT_MAX_LINKS": _int,
+    "BLOG_DISCLAIMER": str,
 }
 
 
@@ -60,10 +79,18 @@ DEFAULTS = {
     "BLOG_TIMEZONE": "America/New_York",
     # "production" refuses to start without a SECRET_KEY; anything else generates one.
     "BLOG_ENV": "development",
+    # The site's own address: every absolute link is built from it (blogapp/links.py).
+    # Required in production; development uses DEVELOPMENT_SITE_URL.
+    "SITE_URL": None,
+    "SITE_ALIASES": [],  # other host names the site answers to (each gets TRUSTED_HOSTS)
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto count
     "POSTS_PER_PAGE": 10,
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
     "COMMENT_EDIT_MINUTES": 15,
+    "COMMENT_MAX_LINKS": 2,  # more links than this: held for moderation
+    # The footer's disclaimer (comment-style Markdown); None: the built-in text.
+    "BLOG_DISCLAIMER": None,
     "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
     "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
     "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429
@@ -74,6 +101,16 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_DEFAULT_SENDER": "AlliedUP Co-op Blog <blog@localhost>",
+    # Mail: "worker" (flask --app blogapp worker delivers) or "thread" (each server process
+    # delivers in a background thread). Unset: thread in development or with no MAIL_SERVER.
+    "MAIL_DELIVERY": None,
+    "MAIL_MAX_ATTEMPTS": 8,  # then the message is "failed" and shown to admins
+    "MAIL_RETRY_SECONDS": 60,  # first retry after about this long, doubling each time
+    "MAIL_CLAIM_SECONDS": 300,  # a claimed message is taken again if not done by then
+    "MAIL_BATCH_SIZE": 50,
+    "MAIL_TIMEOUT": 30,  # seconds an SMTP server may take to answer
+    "WORKER_POLL_SECONDS": 5,
+    "NEWSLETTER_DIGEST_HOUR": 8,  # weekly digests go out on Mondays at this hour (BLOG_TIMEZONE)
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "PAGE_CACHE_ENABLED": True,
@@ -128,6 +165,11 @@ def _finish(app: Flask) -> None:
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     # The remember-me cookie signs a person in just like the session: same Secure flag.
     config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
+    if config["MAIL_DELIVERY"] is None:
+        production_smtp = config["BLOG_ENV"] == "production" and config.get("MAIL_SERVER")
+        config["MAIL_DELIVERY"] = "worker" if production_smtp else "thread"
+    if config["MAIL_DELIVERY"] not in ("worker", "thread"):
+        raise ConfigError("MAIL_DELIVERY", "must be worker or thread")
     if config["MAIL_DEFAULT_SENDER"] is None:
         raise ConfigError("MAIL_DEFAULT_SENDER", "is missing")
     try:
@@ -138,6 +180,36 @@ def _finish(app: Flask) -> None:
         ) from None
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
+    _site_address(config)
+
+
+DEVELOPMENT_SITE_URL = "http://127.0.0.1:5000"
+
+
+def _site_address(config) -> None:
+    """SITE_URL is where links point, and its host (plus SITE_ALIASES) the only Host accepted.
+
+    A request naming another host gets 400 (Flask's TRUSTED_HOSTS), so a forged Host header
+    can't reach a page, let alone a link. Production must say its address: guessing it from
+    requests is exactly the hole this closes.
+    """
+    if not config.get("SITE_URL"):
+        if config["BLOG_ENV"] == "production":
+            raise ConfigError("SITE_URL", "is missing (e.g. https://blog.alliedup.coop)")
+        config["SITE_URL"] = DEVELOPMENT_SITE_URL
+        # Both spellings of this machine work while developing.
+        config["SITE_ALIASES"] = [*config["SITE_ALIASES"], "localhost", "127.0.0.1"]
+    site = urlsplit(config["SITE_URL"])
+    if site.scheme not in ("http", "https") or not site.hostname or site.query or site.fragment:
+        raise ConfigError(
+            "SITE_URL",
+            f"must be an http(s) address like https://blog.example, not {config['SITE_URL']!r}",
+        )
+    config["SITE_URL"] = config["SITE_URL"].rstrip("/")
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = [site.hostname, *config["SITE_ALIASES"]]
+    if config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
 
 
 def _bound_postgresql_waits(config) -> None:

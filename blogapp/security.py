@@ -1,6 +1,7 @@
 """Response headers that make the browser enforce what the templates promise."""
 
 from flask import Flask, abort, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No 'unsafe-inline' anywhere: templates carry no inline script, style attribute or on* handler.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -20,6 +21,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto only from the TRUSTED_PROXIES hops in front of us.
+
+    With 0 (the default) the headers are ignored: anyone can send them, and believing them
+    would let a client claim HTTPS or another address (rate limits count addresses).
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def refuse_nul_bytes():

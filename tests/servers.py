@@ -100,7 +100,9 @@ def gunicorn(
     if not binary.exists():
         missing("gunicorn is not installed in the virtualenv")
     port = free_port()
-    full_env = {**os.environ, "BLOG_ENV": "production", **env}
+    # Production needs its address; here that is the server's own.
+    full_env = {**os.environ, "BLOG_ENV": "production", "SITE_URL": f"http://127.0.0.1:{port}"}
+    full_env.update(env)
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
         [

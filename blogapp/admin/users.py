@@ -9,6 +9,7 @@ from .. import database
 from ..auth import services
 from ..auth.forms import ButtonForm
 from ..extensions import db
+from ..inputs import page_number
 from ..models import Role, User
 from ..permissions import admin_required
 from . import bp
@@ -20,8 +21,7 @@ USERS_PER_PAGE = 25
 @admin_required
 def users():
     query = request.args.get("q", "")[:100]
-    number = request.args.get("page", 1, type=int)
-    number = number if 1 <= number <= 100_000 else 1
+    number = request.args.get("page", 1, type=page_number)
     page = database.paginate(services.search_users(query), number, USERS_PER_PAGE, error_out=False)
     return render_template(
         "admin/users.html", page=page, query=query, roles=list(Role), form=ButtonForm()

@@ -9,6 +9,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.accounts import AccountError, normalize_email
+from ..inputs import optional_int
 from . import moderation
 from .services import Draft
 
@@ -72,12 +73,15 @@ class CommentForm(FlaskForm):
             raise ValidationError("Enter an email address like name@example.org.") from None
 
     def validate_website(self, field):
-        parts = urlsplit(field.data)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(field.data)
+        except ValueError:  # "http://[::1": an unclosed IPv6 host
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValidationError("Enter a web address starting with https:// (or leave it empty).")
 
     def validate_parent_id(self, field):
-        if field.data and not field.data.isdigit():
+        if field.data and optional_int(field.data) is None:
             raise ValidationError("That reply target is not valid.")
 
     def to_draft(self) -> Draft:
@@ -86,7 +90,7 @@ class CommentForm(FlaskForm):
             name=self.name.data if self.for_guest else "",
             email=self.email.data if self.for_guest else "",
             website=(self.website.data or "") if self.for_guest else "",
-            parent_id=int(self.parent_id.data) if self.parent_id.data else None,
+            parent_id=optional_int(self.parent_id.data),
             honeypot=self.homepage.data or "",
             stamp=self.stamp.data,
         )

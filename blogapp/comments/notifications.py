@@ -1,18 +1,19 @@
 """Emails about comments: to the post's author, to members replied to, and to followers.
 
 Every one carries a one-click unsubscribe link and the RFC 8058 List-Unsubscribe headers.
-Links that change something open a page with a button: only its POST acts.
+Links that change something open a page with a button: only its POST acts. The mails are
+queued in the outbox: the caller's commit (the comment itself) writes them.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
-from ..email import send_email
+from ..email import queue_email
 from ..extensions import db
+from ..links import absolute_url_for
 from ..models import Comment, CommentStatus, Subscription, User
 from ..tokens import make_token, read_token
 
@@ -65,16 +66,14 @@ def unsubscribe(data: dict) -> User | None:
     return user
 
 
-def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> bool:
-    link = url_for(
-        "comments.unsubscribe", token=unsubscribe_token(user, kind, post_id), _external=True
-    )
+def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> None:
+    link = absolute_url_for("comments.unsubscribe", token=unsubscribe_token(user, kind, post_id))
     text += f"\n\nTo stop {KINDS[kind]}, open: {link}\n"
     headers = {
         "List-Unsubscribe": f"<{link}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    return send_email(user.email, subject, text, headers=headers)
+    queue_email(user.email, subject, text, headers=headers)
 
 
 def _can_mail(user: User | None) -> bool:
@@ -82,21 +81,11 @@ def _can_mail(user: User | None) -> bool:
 
 
 def _permalink(comment: Comment) -> str:
-    return url_for("comments.permalink", comment_id=comment.id, _external=True)
-
-
-def _can_link() -> bool:
-    """Links in emails need the site's address: a request, or SERVER_NAME for commands."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return True
-    log.warning("comment emails skipped: no request and no SERVER_NAME to build links with")
-    return False
+    return absolute_url_for("comments.permalink", comment_id=comment.id)
 
 
 def comment_added(comment: Comment) -> None:
     """A new (not spam) comment: tell the post's author; if it is approved, the others too."""
-    if not _can_link():
-        return
     author = comment.post.author
     if _can_mail(author) and author.notify_comments and comment.user_id != author.id:
         state = (
@@ -120,13 +109,11 @@ def comment_added(comment: Comment) -> None:
         ):
             if action == "approve" and comment.status == CommentStatus.APPROVED:
                 continue
-            url = url_for(
-                "comments.moderate_link",
-                token=moderation_token(comment, action, author),
-                _external=True,
+            url = absolute_url_for(
+                "comments.moderate_link", token=moderation_token(comment, action, author)
             )
             lines.append(f"{label}: {url}")
-        lines.append(f"Moderation queue: {url_for('admin.comments', _external=True)}")
+        lines.append(f"Moderation queue: {absolute_url_for('admin.comments')}")
         _send(author, f"New comment on “{comment.post.title}”", "\n".join(lines), "comments")
     if comment.status == CommentStatus.APPROVED:
         comment_approved(comment)
@@ -134,8 +121,6 @@ def comment_added(comment: Comment) -> None:
 
 def comment_approved(comment: Comment) -> None:
     """A comment became visible: the member replied to (if opted in) and the followers."""
-    if not _can_link():
-        return
     mailed = {comment.user_id, None}
     parent = comment.parent
     if parent is not None and parent.user is not None and parent.user_id not in mailed:

@@ -11,10 +11,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template
 from sqlalchemy import select
 
+from .. import site_settings
 from ..extensions import db
+from ..links import absolute_url_for, site_host
 from ..models import Category, Comment, CommentStatus, Post, utcnow
 from ..posts.services import in_category, visible_posts
 
@@ -41,7 +43,7 @@ class Entry:
 
 def tag_uri(kind: str, object_id: int) -> str:
     """A stable Atom id: tag:<authority>,2024:<kind>:<id> (RFC 4151)."""
-    authority = current_app.config.get("FEED_TAG_AUTHORITY") or request.host.split(":")[0]
+    authority = current_app.config.get("FEED_TAG_AUTHORITY") or site_host()
     return f"tag:{authority},2024:{kind}:{object_id}"
 
 
@@ -49,10 +51,10 @@ def site_feed() -> str:
     posts = db.session.scalars(visible_posts().limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("feed", 0),
-        title=current_app.config["BLOG_TITLE"],
-        subtitle=current_app.config["BLOG_TAGLINE"],
-        self_url=url_for("discovery.feed", _external=True),
-        alternate_url=url_for("posts.index", _external=True),
+        title=site_settings.current().title,
+        subtitle=site_settings.current().tagline,
+        self_url=absolute_url_for("discovery.feed"),
+        alternate_url=absolute_url_for("posts.index"),
         entries=[_post_entry(post) for post in posts],
     )
 
@@ -61,10 +63,10 @@ def category_feed(category: Category) -> str:
     posts = db.session.scalars(in_category(category).limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("category", category.id),
-        title=f"{category.name} — {current_app.config['BLOG_TITLE']}",
-        subtitle=category.description or current_app.config["BLOG_TAGLINE"],
-        self_url=url_for("discovery.category_feed", slug=category.slug, _external=True),
-        alternate_url=url_for("posts.category", slug=category.slug, _external=True),
+        title=f"{category.name} — {site_settings.current().title}",
+        subtitle=category.description or site_settings.current().tagline,
+        self_url=absolute_url_for("discovery.category_feed", slug=category.slug),
+        alternate_url=absolute_url_for("posts.category", slug=category.slug),
         entries=[_post_entry(post) for post in posts],
     )
 
@@ -76,7 +78,7 @@ def comments_feed(post: Post) -> str:
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(COMMENT_FEED_SIZE)
     ).all()
-    post_url = url_for("posts.detail", slug=post.slug, _external=True)
+    post_url = absolute_url_for("posts.detail", slug=post.slug)
     entries = [
         Entry(
             id=tag_uri("comment", comment.id),
@@ -91,9 +93,9 @@ def comments_feed(post: Post) -> str:
     ]
     return _render(
         feed_id=tag_uri("comments", post.id),
-        title=f"Comments on “{post.title}” — {current_app.config['BLOG_TITLE']}",
+        title=f"Comments on “{post.title}” — {site_settings.current().title}",
         subtitle="",
-        self_url=url_for("discovery.comments_feed", slug=post.slug, _external=True),
+        self_url=absolute_url_for("discovery.comments_feed", slug=post.slug),
         alternate_url=f"{post_url}#comments",
         entries=entries,
         fallback_updated=post.published_at,
@@ -101,7 +103,7 @@ def comments_feed(post: Post) -> str:
 
 
 def _post_entry(post: Post) -> Entry:
-    scheme = url_for("posts.index", _external=True)
+    scheme = absolute_url_for("posts.index")
     categories = []
     if post.category is not None:
         categories.append((post.category.slug, post.category.name, scheme + "category/"))
@@ -109,11 +111,11 @@ def _post_entry(post: Post) -> Entry:
     return Entry(
         id=tag_uri("post", post.id),
         title=post.title,
-        url=url_for("posts.detail", slug=post.slug, _external=True),
+        url=absolute_url_for("posts.detail", slug=post.slug),
         published=post.published_at,
         updated=max(post.published_at, post.updated_at),
         author_name=post.author.name,
-        author_uri=url_for("posts.author", username=post.author.username, _external=True),
+        author_uri=absolute_url_for("posts.author", username=post.author.username),
         summary=post.summary,
         content_html=post.body_html,
         categories=categories,
@@ -126,7 +128,7 @@ def _render(entries: list[Entry], fallback_updated: datetime | None = None, **fe
         "discovery/feed.xml",
         entries=entries,
         updated=updated,
-        base_url=url_for("posts.index", _external=True),
+        base_url=absolute_url_for("posts.index"),
         **feed,
     )
     return _NOT_XML.sub("", xml)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request, url_for
+from flask import request
 from markupsafe import Markup
 
+from .. import site_settings
+from ..inputs import page_number
+from ..links import absolute_url_for, site_url
 from ..models import Post
 from .sitemap import is_private
 
 
 def canonical_url() -> str:
     """This page's URL without query noise; a list's page number is kept past page 1."""
-    url = request.base_url
-    page = request.args.get("page", 1, type=int)
+    url = site_url(request.path)
+    page = request.args.get("page", 1, type=page_number)
     if request.endpoint != "discovery.search" and page > 1:
         url += f"?page={page}"
     return url
@@ -28,16 +31,16 @@ def noindex() -> bool:
 def cover_url(post: Post) -> str | None:
     if not post.cover_image:
         return None
-    return url_for("posts.upload", name=post.cover_image, _external=True)
+    return absolute_url_for("posts.upload", name=post.cover_image)
 
 
 def post_jsonld(post: Post) -> Markup:
     """schema.org BlogPosting for a post, safe inside <script type="application/ld+json">."""
-    url = url_for("posts.detail", slug=post.slug, _external=True)
+    url = absolute_url_for("posts.detail", slug=post.slug)
     author = {
         "@type": "Person",
         "name": post.author.name,
-        "url": url_for("posts.author", username=post.author.username, _external=True),
+        "url": absolute_url_for("posts.author", username=post.author.username),
     }
     data: dict = {
         "@context": "https://schema.org",
@@ -51,8 +54,8 @@ def post_jsonld(post: Post) -> Markup:
         "author": author,
         "publisher": {
             "@type": "Organization",
-            "name": current_app.config["BLOG_TITLE"],
-            "url": url_for("posts.index", _external=True),
+            "name": site_settings.current().title,
+            "url": absolute_url_for("posts.index"),
         },
         "wordCount": post.word_count,
     }

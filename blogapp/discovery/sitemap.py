@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..links import absolute_url_for
 from ..models import Category, PostKind, Tag, User, post_tags
 from ..posts.services import visible_posts
 
@@ -28,14 +28,14 @@ def sitemap_urls() -> list[Url]:
     """Home, every visible post and page, and each category, tag and author with posts."""
     posts = visible_posts().subquery()
     newest = func.max(posts.c.published_at)
-    urls = [Url(url_for("posts.index", _external=True), db.session.scalar(select(newest)))]
+    urls = [Url(absolute_url_for("posts.index"), db.session.scalar(select(newest)))]
     for kind, endpoint in ((PostKind.POST, "posts.detail"), (PostKind.PAGE, "posts.page")):
         visible = visible_posts(kind).subquery()
         rows = db.session.execute(
             select(visible.c.slug, visible.c.updated_at, visible.c.published_at)
         ).all()
         urls += [
-            Url(url_for(endpoint, slug=slug, _external=True), max(updated, published))
+            Url(absolute_url_for(endpoint, slug=slug), max(updated, published))
             for slug, updated, published in rows
         ]
     groups = (
@@ -64,7 +64,7 @@ def sitemap_urls() -> list[Url]:
     )
     for query, endpoint, arg in groups:
         urls += [
-            Url(url_for(endpoint, **{arg: key}, _external=True), lastmod)
+            Url(absolute_url_for(endpoint, **{arg: key}), lastmod)
             for key, lastmod in db.session.execute(query.order_by(None))
         ]
     return urls

@@ -20,6 +20,7 @@ from .. import uploads
 from ..auth.services import authenticate
 from ..errors import render_error
 from ..extensions import limiter
+from ..inputs import optional_int, page_number
 from ..models import PostStatus, Role, utcnow
 from ..permissions import author_required, has_role
 from ..templating import format_datetime
@@ -40,6 +41,9 @@ NOT_DRAFT = {
     "schedule",
     "publish",
     "cover",
+    "inline_image",
+    "inline_alt",
+    "upload_image",
 }
 
 
@@ -52,6 +56,12 @@ class SignInAgainForm(FlaskForm):
 @bp.app_template_filter("srcset")
 def cover_srcset(name: str | None) -> str:
     return uploads.srcset(name, lambda n: url_for("posts.upload", name=n))
+
+
+@bp.app_template_filter("image_sources")
+def image_sources(name: str | None) -> list[tuple[str, str]]:
+    """(type, srcset) of a stored image's AVIF/WebP copies, for <source> in <picture>."""
+    return uploads.sources(name, lambda n: url_for("posts.upload", name=n))
 
 
 def writer_view(view):
@@ -128,7 +138,7 @@ def unpublish(slug: str):
 @author_required
 def dashboard():
     pagination = paginate(
-        services.dashboard_query(current_user), request.args.get("page", 1, type=int), 25
+        services.dashboard_query(current_user), request.args.get("page", 1, type=page_number), 25
     )
     return render_template(
         "posts/dashboard.html",
@@ -185,6 +195,8 @@ def write(post):
     if request.method == "GET":
         return _render_form(_post_form(data=_initial(post)), post)
     form = _post_form()
+    if form.upload_image.data:
+        return _insert_image(form, post)
     valid = form.validate()
     _take_upload(form)  # kept even when another field needs fixing
     valid = _check_choices(form) and valid and not form.cover.errors
@@ -204,6 +216,24 @@ def write(post):
     return redirect(url_for("posts.edit", slug=saved.slug))
 
 
+def _insert_image(form: PostForm, post):
+    """ "Upload image" without JavaScript: store it, then show its Markdown to copy.
+
+    Nothing is saved or checked but the image: the form comes back as typed.
+    """
+    from ..media.services import MediaError
+    from ..media.views import upload_from
+
+    _take_upload(form)
+    try:
+        _image, markdown = upload_from(current_user, form.inline_image.data, form.inline_alt.data)
+    except MediaError as refusal:
+        form.inline_image.errors = [str(refusal)]
+        return _render_form(form, post, status=400)
+    form.inline_alt.data = ""
+    return _render_form(form, post, inserted_markdown=markdown)
+
+
 def _editable_post(slug: str):
     post = services.get_post(slug)
     if post is None:
@@ -219,13 +249,14 @@ def _post_form(**kwargs) -> PostForm:
     return form
 
 
-def _render_form(form: PostForm, post, status: int = 200, preview=None):
+def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted_markdown=""):
     timezone = current_app.config["BLOG_TIMEZONE"]
     html = render_template(
         "posts/form.html",
         form=form,
         post=post,
         preview=preview,
+        inserted_markdown=inserted_markdown,
         toc=_toc(preview) if preview is not None else [],
         timezone=timezone,
         slug_locked=post is not None and services.slug_is_locked(post),
@@ -286,7 +317,9 @@ def _check_choices(form: PostForm) -> bool:
         ok = False
     if form.action == "schedule":
         when = _when(form)
-        if when is None:
+        if form.publish_at.errors:
+            ok = False  # already says what is wrong (e.g. a date out of range)
+        elif when is None:
             form.publish_at.errors = [
                 *form.publish_at.errors,
                 "Choose the date and time to publish.",
@@ -302,7 +335,7 @@ def _check_choices(form: PostForm) -> bool:
 
 
 def _when(form: PostForm):
-    if form.publish_at.data is None:
+    if form.publish_at.data is None or form.publish_at.errors:
         return None
     return services.to_utc(form.publish_at.data, current_app.config["BLOG_TIMEZONE"])
 
@@ -314,7 +347,7 @@ def _draft(form: PostForm) -> services.Draft:
         body=form.body.data or "",
         slug=form.slug.data or "",
         excerpt=form.excerpt.data or "",
-        category_id=int(form.category.data) if (form.category.data or "").isdigit() else None,
+        category_id=optional_int(form.category.data),
         tag_names=form.tag_names(),
         cover_image=form.cover_image.data or None,
         cover_alt=form.cover_alt.data or "",

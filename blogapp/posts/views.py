@@ -3,6 +3,7 @@
 from flask import (
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -10,29 +11,44 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..comments import services as comment_services
+from ..cache import public_page
 from ..extensions import db
+from ..inputs import MAX_PAGE, request_int
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
+from .post_page import render_post_page
 
-MAX_PAGE = 100_000  # far past any real archive; keeps OFFSET within the databases' range
 
-
-def page_number() -> int:
-    page = request.args.get("page", 1, type=int)
+def requested_page() -> int:
+    page = request.args.get("page", 1, type=request_int)
     if page > MAX_PAGE:
         abort(404)
     return page
 
 
 def render_list(query, template: str = "posts/list.html", **context):
-    pagination = services.paginate(services.listed(query), page_number(), 10)
+    pagination = services.paginate(services.listed(query), requested_page(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
 
 
+@bp.app_template_global()
+def footer_archive() -> list:
+    """The footer's months with posts, once per request; none while the database is down."""
+    if "footer_archive" not in g:
+        g.footer_archive = []
+        if not g.get("database_down"):
+            try:
+                g.footer_archive = services.archive_months()
+            except SQLAlchemyError:
+                db.session.rollback()
+    return g.footer_archive
+
+
 @bp.get("/")
+@public_page
 def index():
     if request.args.keys() - {"page"}:  # an old WordPress link: /?p=ID, /?s=words, ...
         if target := wordpress_redirects.for_home_query(request.args):
@@ -41,6 +57,7 @@ def index():
 
 
 @bp.get("/posts/<slug>")
+@public_page
 def detail(slug: str):
     post = services.get_visible_post(slug)
     if post is None:
@@ -48,18 +65,11 @@ def detail(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("posts.detail", slug=moved.slug), 301)
-    older, newer = services.neighbours(post)
-    return render_template(
-        "posts/detail.html",
-        post=post,
-        toc=services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **comment_services.thread_context(post, request.args),
-    )
+    return render_post_page(post)
 
 
 @bp.get("/pages/<slug>")
+@public_page
 def page(slug: str):
     post = services.get_visible_post(slug, kind=PostKind.PAGE)
     if post is None:
@@ -68,6 +78,7 @@ def page(slug: str):
 
 
 @bp.get("/category/<slug>")
+@public_page
 def category(slug: str):
     found = db.first_or_404(select(Category).where(Category.slug == slug))
     return render_list(
@@ -76,22 +87,25 @@ def category(slug: str):
 
 
 @bp.get("/tag/<slug>")
+@public_page
 def tag(slug: str):
     found = db.first_or_404(select(Tag).where(Tag.slug == slug))
     return render_list(services.with_tag(found), heading=f"Tagged “{found.name}”")
 
 
 @bp.get("/author/<username>")
+@public_page
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description=found.bio_html,
+        author=found,
     )
 
 
 @bp.get("/archive/<int:year>/<int:month>")
+@public_page
 def archive(year: int, month: int):
     heading = f"{services.month_name(month)} {year}" if 1 <= month <= 12 else ""
     return render_list(services.in_month(year, month), heading=f"Archive: {heading}")

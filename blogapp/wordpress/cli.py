@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures.process import BrokenProcessPool
 
 import click
 from flask import current_app
@@ -61,6 +62,11 @@ def import_wxr_command(file, media_dir, report_file, workers, dry_run):
             )
         except WXRError as error:
             raise click.ClickException(f"{error} Nothing was imported.") from None
+        except BrokenProcessPool:
+            raise click.ClickException(
+                "A rendering worker process stopped (out of memory?). Nothing was imported; "
+                "try again with --workers 0."
+            ) from None
         except SQLAlchemyError as error:
             reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
             raise click.ClickException(

@@ -557,7 +557,7 @@ class _Importer:
             url = item.attachment_url
             if file and url.lower().endswith(file):
                 prefixes.append(url[: -len(file)])
-        return media.MediaMap(files, prefixes, self.hosts, self.url("posts.upload", name="x")[:-1])
+        return media.MediaMap(files, prefixes, self.hosts, uploads.PUBLIC_PATH)
 
     def cover(self, post: Post, item: Item) -> None:
         """The featured image (_thumbnail_id) as the cover: its own copy, with its alt text."""

@@ -49,7 +49,11 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    # Links point where the browser is, and that host is one the app accepts.
+    app.config["SITE_URL"] = url
+    app.config["TRUSTED_HOSTS"] = [*app.config["TRUSTED_HOSTS"], "127.0.0.1"]
+    yield url
     server.shutdown()
     thread.join(timeout=5)
 

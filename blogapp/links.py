@@ -1,0 +1,37 @@
+"""Absolute links (emails, feeds, sitemap, canonical, previews, commands): built from SITE_URL.
+
+Never from the request: a forged ``Host`` header would otherwise put an attacker's address
+in a password-reset email whose token works on the real site. The same function works with
+or without a request (a CLI command, a background worker), so there is one way to do it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from flask import current_app
+
+
+def absolute_url_for(endpoint: str, _anchor: str | None = None, **values) -> str:
+    """The full URL of an endpoint on the configured site, e.g. https://blog.example/posts/x.
+
+    Takes the same values as ``url_for`` (blueprint-qualified endpoint names only).
+    """
+    app = current_app
+    site = urlsplit(app.config["SITE_URL"])
+    adapter = app.url_map.bind(site.netloc, script_name=site.path or "/", url_scheme=site.scheme)
+    app.inject_url_defaults(endpoint, values)
+    url = adapter.build(endpoint, values, force_external=True)
+    if _anchor is not None:
+        url += "#" + quote(_anchor, safe="%!#$&'()*+,/:;=?@")
+    return url
+
+
+def site_url(path: str = "/") -> str:
+    """SITE_URL joined with an absolute path of this site (``/feed.xml`` -> full URL)."""
+    return current_app.config["SITE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def site_host() -> str:
+    """SITE_URL's host name without port: the site's identity (feed tag URIs)."""
+    return urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
