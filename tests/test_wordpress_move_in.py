@@ -409,3 +409,22 @@ def test_the_plain_text_shortcuts_give_exactly_what_wpautop_and_bleach_give(monk
     monkeypatch.setattr(markup, "_PLAIN_TEXT", re.compile(r"(?!)"))
     assert [content.comment_html(s) for s in samples] == autop
     assert [markup.render_comment_html(content.comment_html(s)) for s in samples] == fast
+
+
+ODD_ADDRESSES = [
+    "/9999/01/", "/1899/01/01/", "/2024/13/", "/search/%00x", "/%00/feed/", "/page/99999999/",
+    "/category//feed/", "/wp-content/uploads/", "/wp-content/uploads/../../etc/passwd",
+    "/?m=999912", "/?s=" + "x" * 300, "/?p=%00", "/?cat=①", "/?author=99999999999999999999",
+    "/?p=²", "/?attachment_id=-1", "/search/" + "y" * 600 + "/", "/" + "z/" * 400,
+    "/tag/%E2%80%AE/", "/?feed=rss2", "/?tag=%0d%0aSet-Cookie:x",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ODD_ADDRESSES)
+def test_odd_old_addresses_never_give_a_server_error(client, path):
+    response = client.get(path)
+    assert response.status_code < 500, path
+    if response.status_code == 301:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//")
+        assert "\r" not in location and "\n" not in location

@@ -23,6 +23,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from ..extensions import db
+from ..inputs import EARLIEST, LATEST
 from ..models import Category, OldAddress, Post, PostKind, Tag, User, WordPressMedia
 
 MAX_PATH = 500  # the column's length; longer addresses are not stored (nor looked up)
@@ -167,8 +168,8 @@ def _upload_url(media: WordPressMedia | None) -> str | None:
 
 
 def _archive(year: int, month: int, page: int | None) -> str | None:
-    if not (1 <= month <= 12 and 1970 <= year <= 9999):
-        return None
+    if not (1 <= month <= 12 and EARLIEST.year <= year <= LATEST.year):
+        return None  # the archive's own range (inputs.py): outside it there is no page
     return url_for("posts.archive", year=year, month=month, **({"page": page} if page else {}))
 
 
