@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
-from .. import uploads
+from .. import audit, uploads
 from ..auth.accounts import AccountError, normalize_email
 from ..comments.moderation import truncate_ip
 from ..extensions import db
@@ -173,6 +173,10 @@ def import_wxr(
     if dry_run:
         db.session.rollback()
     else:
+        counts = ", ".join(
+            f"{kind}: {sum(n.values())}" for kind, n in sorted(importer.report.counts.items())
+        )
+        audit.record(None, audit.Action.IMPORT, detail=f"WordPress export ({counts})")
         db.session.commit()
     return importer.report
 

@@ -1,7 +1,7 @@
 """wordpress move in: the old site's media library and every old address
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import blogapp.models
 
 revision = '0009'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
