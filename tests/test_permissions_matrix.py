@@ -75,7 +75,6 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("discovery.robots_txt", "GET"): EVERYONE,
     ("discovery.sitemap_xml", "GET"): EVERYONE,
     ("discovery.search", "GET"): EVERYONE,
-    ("wordpress.dated_permalink", "GET"): OPEN,
     ("comments.permalink", "GET"): EVERYONE,
     ("comments.reply", "GET"): EVERYONE,
     # Guests comment too (a suspended member's session is over: they are a guest now).
