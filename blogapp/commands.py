@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         restore_command,
         export_command,
         import_json_command,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -57,3 +58,27 @@ def create_user_command(email, username, role, password):
         db.session.rollback()
         raise click.ClickException("That username or email is already taken.") from None
     click.echo(f"Created {user.role} {user.username} <{user.email}>.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit.")
+@with_appcontext
+def worker_command(once):
+    """Deliver the outbox's mail and start newsletters when due, until stopped."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from . import outbox
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"Delivered {outbox.run_once(outbox.worker_name())} message(s).")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())  # finish the message in hand, then exit
+    click.echo("Mail worker started; Ctrl+C or SIGTERM stops it.")
+    outbox.work(app, stop)
+    click.echo("Mail worker stopped.")

@@ -6,8 +6,9 @@ directly — so a change made in the browser holds everywhere at once.
 
 Stored as rows of the ``settings`` table (key ``site.<name>``, text value); a missing row
 means "the config's default". They are read in one query, once per request. Saving commits
-to that table, and the page cache's session listener (blogapp/cache.py) treats every commit
-there as a content change, so anonymous readers' cached pages are dropped on the spot.
+to that table, and the page cache's session listener (blogapp/cache/invalidation.py)
+treats every commit there as a content change, so anonymous readers' cached pages are
+dropped on the spot.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def staff_nav() -> list[StaffLink]:
     """The signed-in person's staff links for the header; none for readers and members.
 
     Only signed-in pages carry these, and the page cache never stores or serves those
-    (blogapp/cache.py: a session with a user in it bypasses the cache both ways).
+    (blogapp/cache/pages.py: a session with a user in it bypasses the cache both ways).
     """
     from flask_login import current_user
 

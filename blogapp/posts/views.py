@@ -3,6 +3,7 @@
 from flask import (
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -10,14 +11,15 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..cache import public_page
-from ..comments import services as comment_services
 from ..extensions import db
 from ..inputs import MAX_PAGE, request_int
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
+from .post_page import render_post_page
 
 
 def requested_page() -> int:
@@ -30,6 +32,19 @@ def requested_page() -> int:
 def render_list(query, template: str = "posts/list.html", **context):
     pagination = services.paginate(services.listed(query), requested_page(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
+
+
+@bp.app_template_global()
+def footer_archive() -> list:
+    """The footer's months with posts, once per request; none while the database is down."""
+    if "footer_archive" not in g:
+        g.footer_archive = []
+        if not g.get("database_down"):
+            try:
+                g.footer_archive = services.archive_months()
+            except SQLAlchemyError:
+                db.session.rollback()
+    return g.footer_archive
 
 
 @bp.get("/")
@@ -50,15 +65,7 @@ def detail(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("posts.detail", slug=moved.slug), 301)
-    older, newer = services.neighbours(post)
-    return render_template(
-        "posts/detail.html",
-        post=post,
-        toc=services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **comment_services.thread_context(post, request.args),
-    )
+    return render_post_page(post)
 
 
 @bp.get("/pages/<slug>")
@@ -93,7 +100,7 @@ def author(username: str):
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description=found.bio_html,
+        author=found,
     )
 
 
