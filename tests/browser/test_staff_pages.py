@@ -121,7 +121,7 @@ def sign_in(page, base, username):
     page.goto(base + "/auth/login")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("navigation", name="Staff")).to_be_visible()
 
 
@@ -139,11 +139,13 @@ def staff_pages(world) -> list[str]:
         "/admin/settings",
         "/admin/subscribers",
         "/admin/mail",
+        "/admin/audit",
+        "/media",
         "/account",
+        "/account/newsletter",
         "/account/email",
         "/account/password",
         "/account/delete",
-        "/account/newsletter",
     ]
 
 
