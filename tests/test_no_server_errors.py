@@ -31,7 +31,17 @@ from blogapp import create_app
 from blogapp.auth import services as auth_services
 from blogapp.comments import notifications
 from blogapp.extensions import db
-from blogapp.models import Category, Comment, CommentStatus, Post, PostKind, PostStatus, Role, User
+from blogapp.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    MediaImage,
+    Post,
+    PostKind,
+    PostStatus,
+    Role,
+    User,
+)
 from tests import helpers
 from tests.builders import (
     PASSWORD,
@@ -234,6 +244,7 @@ class World:
             return {
                 "user_id": [str(u.id) for u in users],
                 "comment_id": [str(c.id) for c in comments],
+                "image_id": [str(i) for i in db.session.scalars(select(MediaImage.id))] or ["1"],
                 "category_id": [str(i) for i in db.session.scalars(select(Category.id))],
                 "slug": [p.slug for p in posts] + ["care", "nights"],
                 "username": [u.username for u in users],
