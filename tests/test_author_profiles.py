@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from blogapp import uploads
 from blogapp.extensions import db
-from blogapp.models import User, role_badge
-from tests.builders import make_comment, make_post, make_user
+from blogapp.models import MediaImage, User, role_badge
+from tests.builders import PASSWORD, make_comment, make_post, make_user
 from tests.helpers import csrf_token
 from tests.test_authoring import OwnContextClient
 from tests.test_cache import enable_cache, sneak_title
@@ -147,3 +147,27 @@ def test_a_profile_change_shows_at_once_on_cached_pages(app, client, tmp_path):
         db.session.commit()
     again = client.get(f"/posts/{slug}")
     assert again.headers["X-Page-Cache"] == "miss" and "LPN" in again.text
+
+
+def test_deleting_an_account_removes_its_avatar_and_images(app, client, author):
+    assert save_profile(client, avatar=jpeg()).status_code == 302
+    image = io.BytesIO(jpeg((500, 400)))
+    client.post(
+        "/media",
+        data={
+            "csrf_token": csrf_token(client, "/media"),
+            "alt": "A ward",
+            "image": (image, "w.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    folder = app.config["UPLOAD_DIR"]
+    assert len(os.listdir(folder)) >= 4  # the avatar and the image, with their copies
+    response = client.post(
+        "/account/delete",
+        data={"csrf_token": csrf_token(client, "/account/delete"), "current": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert os.listdir(folder) == []
+    db.session.rollback()
+    assert db.session.scalars(select(MediaImage)).all() == []
