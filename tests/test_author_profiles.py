@@ -109,9 +109,10 @@ def test_staff_comments_carry_a_badge_from_their_role(client, ctx):
     writer = make_user(role="author", display_name="Writer")
     other_author = make_user(role="author", display_name="Other")
     admin = make_user(role="admin", display_name="Boss")
+    editor = make_user(role="editor", display_name="Edith")
     member = make_user(display_name="Member")
     post = make_post(writer)
-    for user in (writer, other_author, admin, member):
+    for user in (writer, other_author, admin, editor, member):
         make_comment(post, body=f"From {user.display_name}", user_id=user.id, guest_name="")
     make_comment(post, body="From a guest")
     html = client.get(f"/posts/{post.slug}").text
@@ -123,6 +124,7 @@ def test_staff_comments_carry_a_badge_from_their_role(client, ctx):
     assert badges("Writer") == ["Post author"]
     assert badges("Other") == ["Author"]
     assert badges("Boss") == ["Moderator"]
+    assert badges("Edith") == ["Editor"]
     assert badges("Member") == [] and badges("a guest") == []
     assert [role_badge(r) for r in ("member", "author", "editor", "admin", None)] == [
         "",
