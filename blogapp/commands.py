@@ -5,6 +5,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
+from .auth.commands import purge_sessions_command
 from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         create_user_command,
         purge_comments_command,
+        purge_sessions_command,
         import_wxr_command,
         backup_command,
         restore_command,

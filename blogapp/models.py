@@ -144,8 +144,10 @@ class User(UserMixin, db.Model):
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     def get_id(self) -> str:
-        # Flask-Login stores this in the session and remember cookie; a new version voids both.
-        return f"{self.id}:{self.session_version}"
+        # Flask-Login stores this in the session and remember cookie; a new version voids both,
+        # and so does ending the session record the token names (auth/sessions.py).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{self.session_version}:{token}"
 
     @property
     def name(self) -> str:
@@ -194,6 +196,64 @@ class User(UserMixin, db.Model):
 
     def can_moderate(self, post: Post) -> bool:
         return self.can_edit_post(post)
+
+
+# --- account security: session records, two-factor, passkeys ---------------------------
+
+
+class UserSession(db.Model):
+    """One sign-in: the signed cookie names it, so ending it here signs that browser out."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the random token in the cookie: a leaked table can't be replayed as cookies.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")  # truncated: /24 or /48
+    method: Mapped[str] = mapped_column(String(16), default="password")  # or passkey
+
+
+class TotpSecret(db.Model):
+    """An authenticator app: enabled once the member typed a code it showed."""
+
+    __tablename__ = "totp_secrets"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step accepted: the same code can't be used twice.
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # base64url COSE key
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(db.Model):
@@ -312,6 +372,54 @@ class SlugRedirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     post: Mapped[Post] = relationship()
+
+
+# WordPress move-in: the old site's media and addresses ----------------------------------
+
+
+class WordPressMedia(db.Model):
+    """An image from the old site's media library, stored through the upload pipeline."""
+
+    __tablename__ = "wordpress_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wp_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Its path under wp-content/uploads, lower-cased ("2023/04/team.jpg"): old URLs and
+    # their size variants ("team-300x200.jpg") are found by it.
+    file: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(100))  # the stored upload's name
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OldAddress(db.Model):
+    """An address the old WordPress site answered, and what answers it now.
+
+    The target is a row, not a URL: it is looked up when the address is asked for, so a
+    post made a draft or deleted stops being redirected to, and nothing points off-site.
+    """
+
+    __tablename__ = "old_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised (decoded, lower-case, no trailing slash); "/?p=12" for WordPress's id links.
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    tag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wordpress_media.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Comment(db.Model):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from base64 import urlsafe_b64encode
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,12 +19,14 @@ from flask import url_for
 from sqlalchemy import select
 
 from blogapp import create_app
+from blogapp.auth import sessions as session_records
 from blogapp.extensions import db
 from blogapp.markup import render_comment
 from blogapp.models import (
     Comment,
     CommentStatus,
     MediaImage,
+    Passkey,
     Post,
     PostKind,
     PostRevision,
@@ -71,7 +75,6 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("discovery.robots_txt", "GET"): EVERYONE,
     ("discovery.sitemap_xml", "GET"): EVERYONE,
     ("discovery.search", "GET"): EVERYONE,
-    ("wordpress.dated_permalink", "GET"): OPEN,
     ("comments.permalink", "GET"): EVERYONE,
     ("comments.reply", "GET"): EVERYONE,
     # Guests comment too (a suspended member's session is over: they are a guest now).
@@ -133,6 +136,25 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("admin.add_category", "POST"): ADMIN,
     ("admin.rename_category", "POST"): ADMIN,
     ("admin.delete_category", "POST"): ADMIN,
+    # Account security: each person's own sessions, two-factor and passkeys.
+    ("account_security.sessions", "GET"): SIGNED_IN,
+    ("account_security.end_session", "POST"): SIGNED_IN,
+    ("account_security.end_other_sessions", "POST"): SIGNED_IN,
+    ("account_security.end_from_email", "GET"): OPEN,
+    ("account_security.end_from_email", "POST"): OPEN,
+    ("account_security.security", "GET"): SIGNED_IN,
+    ("account_security.totp_start", "POST"): SIGNED_IN,
+    ("account_security.totp_enrol", "GET"): SIGNED_IN,
+    ("account_security.totp_enrol", "POST"): SIGNED_IN,
+    ("account_security.totp_disable", "POST"): SIGNED_IN,
+    ("account_security.recovery_codes", "POST"): SIGNED_IN,
+    ("account_security.passkey_register_options", "POST"): SIGNED_IN,
+    ("account_security.passkey_add", "POST"): SIGNED_IN,
+    ("account_security.passkey_remove", "POST"): SIGNED_IN,
+    ("auth.two_factor", "GET"): OPEN,
+    ("auth.two_factor", "POST"): OPEN,
+    ("auth.passkey_signin_options", "POST"): OPEN,
+    ("auth.passkey_signin", "POST"): OPEN,
     ("admin.category_review", "POST"): ADMIN,
     ("admin.overdue_note", "POST"): ADMIN,
     ("admin.set_reviewer", "POST"): ADMIN,
@@ -220,6 +242,19 @@ def build_world(app) -> dict:
         others = make_post(users["other_author"], title="Other author's post")
         draft = make_post(users["author"], title="Owned draft", status=PostStatus.DRAFT)
         page = make_post(users["admin"], title="About", kind=PostKind.PAGE)
+        # Each person's own second session and passkey: the routes that end or remove one
+        # are probed with the prober's own (another person's gives 404: the IDOR tests).
+        other_sessions, keys = {}, {}
+        for name, user in users.items():
+            other_sessions[name], _, _ = session_records.start(
+                user, user_agent="other browser", address="", lifetime=timedelta(days=1)
+            )
+            credential_id = urlsafe_b64encode(name.encode()).decode().rstrip("=")
+            keys[name] = Passkey(
+                user_id=user.id, name="Phone", credential_id=credential_id, public_key="x"
+            )
+            db.session.add(keys[name])
+        db.session.commit()
         comment = add_comment(post, users["member"], "A member's comment")
         on_others = add_comment(others, users["member"], "On the other author's post")
         by_other_member = add_comment(post, users["target"], "Somebody else's comment")
@@ -229,6 +264,8 @@ def build_world(app) -> dict:
         ids = {name: user.id for name, user in users.items()}
         world = {
             "users": ids,
+            "other_sessions": {name: record.id for name, record in other_sessions.items()},
+            "passkeys": {name: key.id for name, key in keys.items()},
             "post": post.slug,
             "post_id": post.id,
             "others_post": others.slug,
@@ -248,7 +285,7 @@ def build_world(app) -> dict:
     return world
 
 
-def url_values(world: dict, rule) -> dict:
+def url_values(world: dict, rule, role: str = "anonymous") -> dict:
     """A value for each part of the rule, pointing at the objects under test."""
     by_name = {
         "slug": world["post"],
@@ -265,6 +302,8 @@ def url_values(world: dict, rule) -> dict:
         "number": 1,
         "image_id": world["image"],
         "token": "not-a-real-token",
+        "session_id": world["other_sessions"].get(role, 0),
+        "passkey_id": world["passkeys"].get(role, 0),
     }
     values = {arg: by_name[arg] for arg in rule.arguments}
     if rule.endpoint == "posts.page":
@@ -285,11 +324,9 @@ def signed_in_client(app, role: str, world: dict | None = None):
         response = helpers.AuthActions(client).login(role)
         assert response.status_code == 302, f"{role} could not sign in"
     else:
-        # The session Flask-Login writes at sign-in ("id:session_version"), minus the slow
-        # password check: the matrix is about what a signed-in person may do.
-        with client.session_transaction() as session:
-            session["_user_id"] = f"{world['users'][role]}:1"
-            session["_fresh"] = True
+        # The session Flask-Login writes at sign-in, minus the slow password check: the
+        # matrix is about what a signed-in person may do.
+        helpers.sign_in_fast(client, app, world["users"][role])
     if role == "suspended":
         # Suspended after signing in: the old session must stop working at once.
         with app.app_context():
@@ -330,7 +367,7 @@ def probe(app, world, role, endpoint, method):
     rules = app.url_map.iter_rules()
     rule = next(r for r in rules if r.endpoint == endpoint and method in r.methods)
     with app.test_request_context():
-        url = url_for(endpoint, **url_values(world, rule))
+        url = url_for(endpoint, **url_values(world, rule, role))
     client = signed_in_client(app, role, world)
     if endpoint == "discovery.search":
         url += "?q=care"

@@ -7,10 +7,10 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from ..extensions import limiter
-from . import accounts, bp, mails, services
+from . import accounts, bp, mails, services, signin, twofactor
 from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
 
 
@@ -84,9 +84,12 @@ def login():
         if user is not None and user.suspended:
             flash("This account is suspended. Contact the site's admins.", "error")
             return render_template("auth/login.html", form=form), 403
+        if user is not None and twofactor.is_enabled(user):
+            next_url = safe_next(request.args.get("next"))
+            signin.begin_second_step(user, remember=form.remember.data, next_url=next_url)
+            return redirect(url_for("auth.two_factor"))
         if user is not None:
-            session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
-            login_user(user, remember=form.remember.data)
+            signin.sign_in(user, remember=form.remember.data)  # a fresh session (fixation)
             flash("You are signed in.")
             if not user.is_confirmed:
                 flash("Please confirm your email address: use the link we emailed you.", "warning")
@@ -100,8 +103,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    signin.sign_out()  # ends the session record too: a copied cookie stops working
     flash("You are signed out.")
     return redirect(url_for("posts.index"))
 
@@ -120,8 +122,7 @@ def register():
         flash(str(error), "error")
         return render_template("auth/register.html", form=form), 400
     mails.send_confirmation(user)  # commits the new account and its mail together
-    session.clear()
-    login_user(user)
+    signin.sign_in(user)
     flash(f"Welcome! We sent a link to {user.email}: open it to confirm your address.")
     return redirect(url_for("account.profile"))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,6 +17,7 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .. import uploads
+from ..auth import signin, twofactor
 from ..auth.services import authenticate
 from ..errors import render_error
 from ..extensions import limiter
@@ -180,9 +181,15 @@ def sign_in_again():
     kept = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_DRAFT]
     if form.resume.data and form.validate():
         user = authenticate(form.login.data, form.password.data)
+        if user is not None and not user.suspended and twofactor.is_enabled(user):
+            # The password alone isn't enough for this account: the full sign-in, elsewhere.
+            form.password.errors.append(
+                "Your account uses two-factor sign-in: sign in on the sign-in page in another "
+                "tab, then press the button here again."
+            )
+            return render_template("posts/sign_in_again.html", form=form, kept=kept), 401
         if user is not None and not user.suspended:
-            session.clear()  # a fresh session at sign-in, as on the sign-in page
-            login_user(user)
+            signin.sign_in(user)  # a fresh session, as on the sign-in page
             if not has_role(user, Role.AUTHOR):
                 abort(403)
             slug = (request.view_args or {}).get("slug")

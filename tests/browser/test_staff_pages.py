@@ -109,7 +109,7 @@ def sign_in(page, base, username):
     page.goto(base + "/auth/login")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("navigation", name="Staff")).to_be_visible()
 
 
@@ -125,7 +125,12 @@ def staff_pages(world) -> list[str]:
         "/admin/users",
         "/admin/categories",
         "/admin/settings",
+        "/admin/subscribers",
+        "/admin/mail",
+        "/admin/audit",
+        "/media",
         "/account",
+        "/account/newsletter",
         "/account/email",
         "/account/password",
         "/account/delete",

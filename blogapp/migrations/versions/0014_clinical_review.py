@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import blogapp.models
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
