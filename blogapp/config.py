@@ -214,18 +214,25 @@ def _site_address(config) -> None:
         raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
 
 
+REVIEWER = "reviewer"
+
+
 def _check_two_factor_roles(config) -> None:
     """Every staff role must enrol by default; the setting names roles that exist."""
     from .models import Role
 
+    # "reviewer" is the clinical-reviewer designation: any member an admin made a reviewer.
+    names = {str(role) for role in Role} | {REVIEWER}
     roles = config.get("TWO_FACTOR_REQUIRED_ROLES")
     if roles is None:
-        roles = tuple(role for role in Role if role != Role.MEMBER)
+        roles = tuple(role for role in Role if role != Role.MEMBER) + (REVIEWER,)
     roles = [str(role).lower() for role in roles]
-    unknown = [role for role in roles if role not in set(Role)]
+    unknown = [role for role in roles if role not in names]
     if unknown:
         raise ConfigError("TWO_FACTOR_REQUIRED_ROLES", f"names unknown roles: {', '.join(unknown)}")
-    config["TWO_FACTOR_REQUIRED_ROLES"] = tuple(Role(role) for role in roles)
+    config["TWO_FACTOR_REQUIRED_ROLES"] = tuple(
+        role if role == REVIEWER else Role(role) for role in roles
+    )
 
 
 def _bound_postgresql_waits(config) -> None:

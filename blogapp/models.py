@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     func,
     true,
 )
@@ -59,6 +60,7 @@ class UTCDateTime(TypeDecorator):
 class Role(enum.StrEnum):
     MEMBER = "member"
     AUTHOR = "author"
+    EDITOR = "editor"  # an author on anyone's posts and comments; below admin
     ADMIN = "admin"
 
 
@@ -80,6 +82,26 @@ class PostStatus(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
+
+
+class ReviewStatus(enum.StrEnum):
+    """Where a post's newest version stands in clinical review ("" when none is needed)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    FIX = "fix"  # published by an editor as a non-clinical fix, without a new review
+
+    @property
+    def label(self) -> str:
+        return {
+            "draft": "Not yet submitted for review",
+            "in_review": "In review",
+            "changes_requested": "Changes requested",
+            "approved": "Approved",
+            "fix": "Published as a non-clinical fix",
+        }[self.value]
 
 
 class CommentStatus(enum.StrEnum):
@@ -115,6 +137,9 @@ class User(UserMixin, db.Model):
     # stored name (uploads.py), initials are shown without one.
     credentials: Mapped[str] = mapped_column(String(100), default="", server_default="")
     avatar: Mapped[str | None] = mapped_column(String(100))
+    # Clinical reviewer designation, set by an admin: non-empty credentials ("RN, MSN") make
+    # the member a reviewer. Not the self-declared profile credentials.
+    reviewer_credentials: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -134,7 +159,11 @@ class User(UserMixin, db.Model):
 
     @property
     def is_author(self) -> bool:
-        return self.role in (Role.AUTHOR, Role.ADMIN)
+        return self.role in (Role.AUTHOR, Role.EDITOR, Role.ADMIN)
+
+    @property
+    def is_editor(self) -> bool:
+        return self.role in (Role.EDITOR, Role.ADMIN)
 
     @property
     def is_admin(self) -> bool:
@@ -147,6 +176,10 @@ class User(UserMixin, db.Model):
         words = [w for w in spaced.split() if w[:1].isalnum()]
         return "".join(w[0] for w in words[:2]).upper() or self.username[:1].upper()
 
+    @property
+    def is_reviewer(self) -> bool:
+        return not self.suspended and bool(self.reviewer_credentials.strip())
+
     def set_password(self, password: str) -> None:
         # NFKC: the same password typed on another keyboard or OS still matches.
         self.password_hash = generate_password_hash(unicodedata.normalize("NFKC", password))
@@ -158,7 +191,7 @@ class User(UserMixin, db.Model):
 
     def can_edit_post(self, post: Post) -> bool:
         return not self.suspended and (
-            self.is_admin or (self.is_author and post.author_id == self.id)
+            self.is_editor or (self.is_author and post.author_id == self.id)
         )
 
     def can_moderate(self, post: Post) -> bool:
@@ -230,6 +263,9 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Posts here go out only once a clinical reviewer approved the exact version.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    review_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
 
 
 class Tag(db.Model):
@@ -279,8 +315,17 @@ class Post(db.Model):
     )
     cover_image: Mapped[str | None] = mapped_column(String(100))
     cover_alt: Mapped[str] = mapped_column(String(300), default="")
-    reviewed_by: Mapped[str] = mapped_column(String(200), default="")
-    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    # Clinical review (blogapp/posts/review.py). The post's own columns always hold the live
+    # text; a newer revision waits in post_revisions until approved. Plain integers, not
+    # foreign keys: posts <-> post_revisions would be a cycle, and SQLite can only add a
+    # foreign key by rebuilding the table (which would drop the search triggers).
+    review_status: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    live_revision_id: Mapped[int | None] = mapped_column(Integer)
+    live_review_id: Mapped[int | None] = mapped_column(Integer)  # the approval readers see
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    content_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The free-text "Reviewed by" line from before reviews were recorded, kept as history.
+    review_history_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
     sticky: Mapped[bool] = mapped_column(Boolean, default=False)
     # Kept by the comment services so lists show counts without a query per post.
@@ -327,6 +372,54 @@ class SlugRedirect(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     post: Mapped[Post] = relationship()
+
+
+# WordPress move-in: the old site's media and addresses ----------------------------------
+
+
+class WordPressMedia(db.Model):
+    """An image from the old site's media library, stored through the upload pipeline."""
+
+    __tablename__ = "wordpress_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wp_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Its path under wp-content/uploads, lower-cased ("2023/04/team.jpg"): old URLs and
+    # their size variants ("team-300x200.jpg") are found by it.
+    file: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(100))  # the stored upload's name
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OldAddress(db.Model):
+    """An address the old WordPress site answered, and what answers it now.
+
+    The target is a row, not a URL: it is looked up when the address is asked for, so a
+    post made a draft or deleted stops being redirected to, and nothing points off-site.
+    """
+
+    __tablename__ = "old_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised (decoded, lower-case, no trailing slash); "/?p=12" for WordPress's id links.
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    tag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wordpress_media.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Comment(db.Model):
@@ -383,6 +476,72 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
+
+
+# -- clinical review, revisions and the audit log (issue 18) --------------------------------
+
+
+class PostRevision(db.Model):
+    """One save of a post's text: every save keeps one; restoring an old one adds a new one."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    note_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="edit")  # edit, restore, fix
+    restored_from: Mapped[int | None] = mapped_column(Integer)  # the number restored
+
+    post: Mapped[Post] = relationship()
+    editor: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("uq_post_revisions_number", "post_id", "number", unique=True),)
+
+
+class ReviewDecision(db.Model):
+    """A reviewer's approval or request for changes, against one exact revision."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("post_revisions.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Copied when decided: the line stays true if the reviewer's name or credentials change.
+    reviewer_name: Mapped[str] = mapped_column(String(300), default="")
+    credentials: Mapped[str] = mapped_column(String(200), default="")
+    decision: Mapped[str] = mapped_column(String(20))  # approved, changes_requested
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User | None] = relationship(lazy="joined")
+    revision: Mapped[PostRevision] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One staff action, appended by blogapp/audit.py; never changed or removed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # No foreign keys: an entry outlives the person and the thing it names.
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class MediaImage(db.Model):

@@ -22,7 +22,7 @@ from .extensions import login_manager
 from .models import Role
 
 # Higher numbers can do everything lower ones can.
-RANK = {Role.MEMBER: 1, Role.AUTHOR: 2, Role.ADMIN: 3}
+RANK = {Role.MEMBER: 1, Role.AUTHOR: 2, Role.EDITOR: 3, Role.ADMIN: 4}
 
 
 def has_role(user, role: str) -> bool:
@@ -41,13 +41,22 @@ def _needs_enrolment(user) -> bool:
     return needs_enrolment(user)
 
 
-def role_required(role: str, *, confirmed: bool = False) -> Callable:
+def is_staff(user) -> bool:
+    """Authors and up, and clinical reviewers (any role): who may see a post's history."""
+    return has_role(user, Role.AUTHOR) or (has_role(user, Role.MEMBER) and user.is_reviewer)
+
+
+def role_required(role: str, *, confirmed: bool = False, check: Callable | None = None) -> Callable:
     """Decorator: the view runs only for signed-in users with `role` (or higher).
 
-    confirmed=True also requires a confirmed email address.
+    confirmed=True also requires a confirmed email address; check(user) replaces the role
+    test (for designations such as clinical reviewer that are not a role).
     """
     Role(role)  # fail at import time on a typo, not at request time
-    staff_page = RANK[Role(role)] > RANK[Role.MEMBER]
+    # Staff pages (a role above member, or a designation such as clinical reviewer) may
+    # require two-factor enrolment first.
+    staff_page = RANK[Role(role)] > RANK[Role.MEMBER] or check is not None
+    allowed = check or (lambda user: has_role(user, role))
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -56,7 +65,7 @@ def role_required(role: str, *, confirmed: bool = False) -> Callable:
                 if request.method in ("GET", "HEAD"):
                     return login_manager.unauthorized()
                 abort(401)
-            if not has_role(current_user, role):
+            if not allowed(current_user):
                 abort(403)
             if confirmed and not current_user.is_confirmed:
                 abort(403, "Confirm your email address first.")
@@ -74,4 +83,9 @@ def role_required(role: str, *, confirmed: bool = False) -> Callable:
 
 member_required = role_required(Role.MEMBER)
 author_required = role_required(Role.AUTHOR)
+editor_required = role_required(Role.EDITOR)
 admin_required = role_required(Role.ADMIN)
+reviewer_required = role_required(
+    Role.MEMBER, check=lambda user: has_role(user, Role.MEMBER) and user.is_reviewer
+)
+staff_required = role_required(Role.MEMBER, check=is_staff)

@@ -146,12 +146,16 @@ def staff_nav() -> list[StaffLink]:
     from .models import Role
     from .permissions import has_role
 
-    if not has_role(current_user, Role.AUTHOR):
+    if not has_role(current_user, Role.MEMBER):
         return []
-    links = [
+    # Clinical reviewers may be plain members: their queue is their one staff link.
+    reviews = [StaffLink("Reviews", "posts.reviews")] if current_user.is_reviewer else []
+    if not has_role(current_user, Role.AUTHOR):
+        return reviews
+    links = reviews + [
         StaffLink("Write", "posts.new"),
         StaffLink("Dashboard", "posts.dashboard"),
-        # Authors moderate their own posts' comments, admins everyone's: the count says so.
+        # Authors moderate their own posts' comments, editors and admins everyone's.
         StaffLink("Comments", "admin.comments", comment_services.pending_count(current_user)),
     ]
     if current_user.is_admin:
@@ -159,5 +163,6 @@ def staff_nav() -> list[StaffLink]:
             StaffLink("Users", "admin.users"),
             StaffLink("Categories", "admin.categories"),
             StaffLink("Settings", "admin.settings"),
+            StaffLink("Audit log", "admin.audit"),
         ]
     return links

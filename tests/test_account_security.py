@@ -550,3 +550,20 @@ def test_every_security_state_change_is_a_post_that_needs_csrf(app, ann):
         assert db.session.get(TotpSecret, ann).enabled_at is not None
         assert db.session.get(Passkey, key_id) is not None
     assert secret
+
+
+def test_clinical_reviewers_enrol_before_the_review_queue(database_url):
+    """A member made a clinical reviewer counts as staff when "reviewer" is listed."""
+    with own_app(database_url, TWO_FACTOR_REQUIRED_ROLES=("reviewer",)) as app:
+        with app.app_context():
+            make_user("rae", reviewer_credentials="RN, MSN")
+            make_user("reader")
+        client = browser(app)
+        sign_in(client, "rae")
+        response = client.get("/reviews")
+        assert response.status_code == 302 and response.headers["Location"] == "/account/security"
+        enrol(client)
+        assert client.get("/reviews").status_code == 200
+        member = browser(app)
+        sign_in(member, "reader")
+        assert member.get("/account").status_code == 200

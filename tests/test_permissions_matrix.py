@@ -29,6 +29,7 @@ from blogapp.models import (
     Passkey,
     Post,
     PostKind,
+    PostRevision,
     PostStatus,
     User,
     utcnow,
@@ -36,14 +37,23 @@ from blogapp.models import (
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
 
-ROLES = ("anonymous", "unconfirmed", "member", "author", "other_author", "admin", "suspended")
+ROLES = (
+    "anonymous", "unconfirmed", "member", "reviewer", "author", "other_author", "editor",
+    "admin", "suspended",
+)  # fmt: skip
 EVERYONE = frozenset(ROLES)
-SIGNED_IN = frozenset({"unconfirmed", "member", "author", "other_author", "admin"})
-AUTHORS = frozenset({"author", "other_author", "admin"})
-OWNER = frozenset({"author", "admin"})  # "author" owns the post under test
+SIGNED_IN = frozenset(
+    {"unconfirmed", "member", "reviewer", "author", "other_author", "editor", "admin"}
+)
+AUTHORS = frozenset({"author", "other_author", "editor", "admin"})
+OWNER = frozenset({"author", "editor", "admin"})  # "author" owns the post under test
 COMMENTER = frozenset({"member"})  # "member" wrote the comment under test
-COMMENT_DELETERS = frozenset({"member", "author", "admin"})  # its writer, the post's, admin
+# Its writer, the post's author, and those who moderate everything.
+COMMENT_DELETERS = frozenset({"member", "author", "editor", "admin"})
 ADMIN = frozenset({"admin"})
+# A clinical reviewer is a member an admin gave credentials: a designation, not a role.
+REVIEWERS = frozenset({"reviewer"})
+HISTORY_READERS = OWNER | REVIEWERS
 # Links from emails and other token routes: anyone may open them; a made-up token gets a
 # "not valid" page (404/400/410), never a sign-in wall, never a 500.
 OPEN = "open"
@@ -65,7 +75,6 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("discovery.robots_txt", "GET"): EVERYONE,
     ("discovery.sitemap_xml", "GET"): EVERYONE,
     ("discovery.search", "GET"): EVERYONE,
-    ("wordpress.dated_permalink", "GET"): OPEN,
     ("comments.permalink", "GET"): EVERYONE,
     ("comments.reply", "GET"): EVERYONE,
     # Guests comment too (a suspended member's session is over: they are a guest now).
@@ -110,6 +119,11 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("posts.confirm_delete", "GET"): OWNER,
     ("posts.delete", "POST"): OWNER,
     ("posts.unpublish", "POST"): OWNER,
+    ("posts.history", "GET"): HISTORY_READERS,
+    ("posts.restore", "POST"): OWNER,
+    ("posts.reviews", "GET"): REVIEWERS,
+    ("posts.review_post", "GET"): REVIEWERS,
+    ("posts.review_post", "POST"): REVIEWERS,
     # Authors moderate their own posts' comments in the queue; admins all.
     ("admin.comments", "GET"): AUTHORS,
     ("admin.comments", "POST"): AUTHORS,
@@ -141,6 +155,10 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("auth.two_factor", "POST"): OPEN,
     ("auth.passkey_signin_options", "POST"): OPEN,
     ("auth.passkey_signin", "POST"): OPEN,
+    ("admin.category_review", "POST"): ADMIN,
+    ("admin.overdue_note", "POST"): ADMIN,
+    ("admin.set_reviewer", "POST"): ADMIN,
+    ("admin.audit", "GET"): ADMIN,
     # The media library (issue 17): authors' own images; "author" owns the image under test.
     ("media.library", "GET"): AUTHORS,
     ("media.library", "POST"): AUTHORS,
@@ -209,14 +227,18 @@ def build_world(app) -> dict:
         users = {
             "unconfirmed": make_user("unconfirmed", confirmed=False),
             "member": make_user("member"),
+            "reviewer": make_user("reviewer", reviewer_credentials="RN, MSN"),
             "author": make_user("author", role="author"),
             "other_author": make_user("other_author", role="author"),
+            "editor": make_user("editor", role="editor"),
             "admin": make_user("admin", role="admin"),
             "suspended": make_user("suspended", role="author"),
             "target": make_user("target"),
         }
         category = make_category("News")
         post = make_post(users["author"], title="Owned post", tags=["Care"], category=category)
+        db.session.add(PostRevision(post=post, number=1, title=post.title, body_md=post.body_md))
+        db.session.commit()
         others = make_post(users["other_author"], title="Other author's post")
         draft = make_post(users["author"], title="Owned draft", status=PostStatus.DRAFT)
         page = make_post(users["admin"], title="About", kind=PostKind.PAGE)
@@ -276,6 +298,8 @@ def url_values(world: dict, rule, role: str = "anonymous") -> dict:
         "comment_id": world["comment"],
         "category_id": world["category_id"],
         "user_id": world["users"]["target"],
+        "post_id": world["post_id"],
+        "number": 1,
         "image_id": world["image"],
         "token": "not-a-real-token",
         "session_id": world["other_sessions"].get(role, 0),

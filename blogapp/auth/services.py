@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 
+from .. import audit
 from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
@@ -319,15 +320,31 @@ class RoleError(ValueError):
     """A role or suspension change that would break a rule (e.g. no admin left)."""
 
 
-def change_role(user: User, role: str) -> None:
+def change_role(user: User, role: str, actor: User | None = None) -> None:
     role = Role(role)
     if user.role == Role.ADMIN and role != Role.ADMIN and is_last_admin(user):
         raise RoleError("The site needs at least one admin: make someone else an admin first.")
+    if user.role != role:
+        audit.record(actor, audit.Action.ROLE_CHANGE, user, f"{user.role} -> {role}")
     user.role = role
     db.session.commit()
 
 
-def set_suspended(user: User, suspended: bool) -> None:
+def set_reviewer(user: User, credentials: str, actor: User | None = None) -> None:
+    """Make a member a clinical reviewer with these credentials; empty ones end it."""
+    credentials = " ".join(credentials.split())[:200]
+    if credentials != user.reviewer_credentials:
+        audit.record(
+            actor,
+            audit.Action.REVIEWER_CHANGE,
+            user,
+            f"credentials: {credentials}" if credentials else "no longer a clinical reviewer",
+        )
+    user.reviewer_credentials = credentials
+    db.session.commit()
+
+
+def set_suspended(user: User, suspended: bool, actor: User | None = None) -> None:
     """Suspend (ending all of the user's sessions) or reinstate."""
     if suspended and is_last_admin(user):
         raise RoleError("The only admin can't be suspended.")
@@ -337,4 +354,5 @@ def set_suspended(user: User, suspended: bool) -> None:
     if suspended:
         user.session_version += 1
         sessions.end_all(user, commit=False)
+    audit.record(actor, audit.Action.SUSPEND if suspended else audit.Action.REINSTATE, user)
     db.session.commit()

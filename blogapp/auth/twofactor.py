@@ -35,7 +35,7 @@ def is_enabled(user: User) -> bool:
 def required_for(user: User) -> bool:
     """Whether the user's role must have a second factor (TWO_FACTOR_REQUIRED_ROLES)."""
     roles = current_app.config.get("TWO_FACTOR_REQUIRED_ROLES", ())
-    return Role(user.role) in roles
+    return Role(user.role) in roles or ("reviewer" in roles and user.is_reviewer)
 
 
 # --- enrolment -----------------------------------------------------------------------------

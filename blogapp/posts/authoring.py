@@ -26,7 +26,7 @@ from ..models import PostStatus, Role, utcnow
 from ..permissions import author_required, has_role
 from ..templating import format_datetime
 from . import authoring_services as services
-from . import bp
+from . import bp, review, revisions
 from .forms import PostForm
 from .services import paginate, table_of_contents
 
@@ -38,6 +38,7 @@ NOT_DRAFT = {
     "password",
     "resume",
     "save_draft",
+    "submit_review",
     "preview",
     "schedule",
     "publish",
@@ -119,7 +120,7 @@ def confirm_delete(slug: str):
 def delete(slug: str):
     post = _editable_post(slug)
     title = post.title
-    cover = services.delete(post)
+    cover = services.delete(post, current_user)
     if cover and services.get_post_with_cover(cover) is None:
         uploads.delete_image(cover, current_app.config["UPLOAD_DIR"])
     flash(f"“{title}” was deleted.")
@@ -130,7 +131,7 @@ def delete(slug: str):
 @author_required
 def unpublish(slug: str):
     post = _editable_post(slug)
-    services.unpublish(post)
+    services.unpublish(post, current_user)
     flash(f"“{post.title}” is a draft again; readers no longer see it.")
     return redirect(url_for("posts.dashboard"))
 
@@ -146,6 +147,8 @@ def dashboard():
         pagination=pagination,
         posts=pagination.items,
         pending=services.pending_counts(pagination.items),
+        due=review.due(current_user),
+        review_labels={status.value: status.label for status in services.ReviewStatus},
         now=utcnow(),
     )
 
@@ -219,6 +222,10 @@ def write(post):
     except services.SlugTaken:
         form.slug.errors.append("Another post already has this slug. Choose another.")
         return _render_form(form, post, status=400)
+    except services.ReviewRequired as refusal:
+        # Refused on the server whatever the page showed; what they typed stays in the form.
+        flash(f"Not published: {refusal}", "error")
+        return _render_form(form, post, status=403)
     flash(_saved_message(saved))
     return redirect(url_for("posts.edit", slug=saved.slug))
 
@@ -228,6 +235,7 @@ def _insert_image(form: PostForm, post):
 
     Nothing is saved or checked but the image: the form comes back as typed.
     """
+    # Imported here: the media blueprint's modules import posts' services.
     from ..media.services import MediaError
     from ..media.views import upload_from
 
@@ -262,6 +270,7 @@ def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted
         "posts/form.html",
         form=form,
         post=post,
+        review_state=_review_state(post),
         preview=preview,
         inserted_markdown=inserted_markdown,
         toc=_toc(preview) if preview is not None else [],
@@ -269,6 +278,21 @@ def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted
         slug_locked=post is not None and services.slug_is_locked(post),
     )
     return html, status
+
+
+def _review_state(post) -> dict:
+    """What the form says about clinical review: needed, waiting, the reviewer's last note."""
+    if post is None:
+        return {"needed": False}
+    status = post.review_status
+    return {
+        "needed": review.needs_review(post),
+        "waits": review.guards_live_text(post),
+        "status": status and services.ReviewStatus(status).label,
+        "pending": post.live_revision_id != getattr(revisions.latest(post), "id", None),
+        "decision": review.latest_decision(post),
+        "editor": current_user.is_editor,
+    }
 
 
 def _toc(post) -> list[dict]:
@@ -279,18 +303,17 @@ def _initial(post) -> dict:
     if post is None:
         return {}
     timezone = current_app.config["BLOG_TIMEZONE"]
+    text = revisions.working_copy(post)  # may be newer than the live text, waiting for review
     return {
         "kind": post.kind,
-        "title": post.title,
+        "title": text.title,
         "slug": post.slug,
-        "body": post.body_md,
-        "excerpt": post.excerpt,
+        "body": text.body,
+        "excerpt": text.excerpt,
         "category": str(post.category_id or ""),
         "tags": ", ".join(tag.name for tag in post.tags),
         "cover_image": post.cover_image or "",
         "cover_alt": post.cover_alt,
-        "reviewed_by": post.reviewed_by,
-        "reviewed_on": post.reviewed_on,
         "publish_at": services.to_local(post.published_at, timezone)
         if post.status == PostStatus.SCHEDULED
         else None,
@@ -358,13 +381,18 @@ def _draft(form: PostForm) -> services.Draft:
         tag_names=form.tag_names(),
         cover_image=form.cover_image.data or None,
         cover_alt=form.cover_alt.data or "",
-        reviewed_by=form.reviewed_by.data or "",
-        reviewed_on=form.reviewed_on.data,
+        change_note=form.change_note.data or "",
+        note_public=bool(form.note_public.data),
+        fix=bool(form.fix.data),
     )
 
 
 def _saved_message(post) -> str:
     noun = "Page" if post.kind == "page" else "Post"
+    if post.review_status == services.ReviewStatus.IN_REVIEW:
+        return "Submitted for review. A clinical reviewer will approve it or ask for changes."
+    if review.guards_live_text(post) and post.live_revision_id != revisions.latest(post).id:
+        return "Changes saved. The approved version stays live until these are approved."
     if post.status == PostStatus.PUBLISHED:
         return f"{noun} published."
     if post.status == PostStatus.SCHEDULED:
