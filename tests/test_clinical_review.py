@@ -415,7 +415,7 @@ def test_migration_0014_keeps_old_review_lines_as_history_and_starts_revisions(a
     from sqlalchemy import text
 
     with app.app_context():
-        downgrade(revision="0007")
+        downgrade(revision="0013")
         db.session.execute(text(
             "INSERT INTO users (username, username_key, display_name, bio, bio_html, role,"
             " suspended, session_version, notify_replies, notify_comments, created_at)"
