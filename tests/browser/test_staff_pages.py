@@ -171,7 +171,7 @@ def test_every_staff_page_fits_a_phone_and_a_laptop(page, live_server, staff_wor
                 problems[f"{where}: tap targets under 44px"] = found["small"]
             if width == 1280 and found["broken"]:
                 problems[f"{where}: words broken mid-letter"] = found["broken"]
-            if width == 320 and (violations := axe_violations(page)):
+            if violations := axe_violations(page):
                 problems[f"{where}: axe"] = violations
             if SHOTS:
                 name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
