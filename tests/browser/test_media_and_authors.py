@@ -48,7 +48,7 @@ def sign_in(page, base, username):
     page.goto(base + "/auth/login")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("You are signed in.")).to_be_visible()
 
 
