@@ -19,7 +19,7 @@ def client(app):
 
 
 def send(client, url, **data):
-    data["csrf_token"] = csrf_token(client, "/auth/login")
+    data["csrf_token"] = csrf_token(client)
     return client.post(url, data=data)
 
 

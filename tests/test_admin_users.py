@@ -49,7 +49,7 @@ def test_user_changes_by_role(app, client, auth, target, who, action, data):
         with app.app_context():
             db.session.get(User, target).suspended = True
             db.session.commit()
-    data = data | {"csrf_token": csrf_token(client, "/auth/login")}
+    data = data | {"csrf_token": csrf_token(client)}
     response = client.post(f"/admin/users/{target}/{action}", data=data)
     user = load(app, target)
     if who == "admin":

@@ -115,7 +115,7 @@ def test_editing_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     user = owner if who == "owner" else make_user(role={"other_author": "author"}.get(who, who))
     auth.login(user.username)
     assert client.get(f"/posts/{post.slug}/edit").status_code == status
-    token = csrf_token(client, "/auth/login")
+    token = csrf_token(client)
     response = client.post(
         f"/posts/{post.slug}/edit",
         data=form_data(title="Taken over", csrf_token=token, publish="Update"),
