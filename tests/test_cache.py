@@ -101,19 +101,9 @@ def test_edited_post_shows_on_the_next_request(cached, client):
 
 
 def add_comment(post_id: int, status: str, body: str = "Thank you for this.") -> int:
-    comment = Comment(
-        post_id=post_id,
-        guest_name="Dana",
-        guest_email="dana@example.org",
-        status=status,
-        body_md=body,
-        body_html=f"<p>{body}</p>",
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = comment.id
-    db.session.commit()
-    return comment.id
+    post = db.session.get(Post, post_id)
+    guest = {"guest_name": "Dana", "guest_email": "dana@example.org"}
+    return make_comment(post, body, status, **guest).id
 
 
 def test_approved_and_deleted_comments_show_on_the_next_request(cached, client):

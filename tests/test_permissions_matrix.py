@@ -17,9 +17,9 @@ from flask import url_for
 from sqlalchemy import select
 
 from blogapp import create_app
+from blogapp.comments import services
 from blogapp.extensions import db
-from blogapp.markup import render_comment
-from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, User, utcnow
+from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, User
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
 
@@ -134,19 +134,9 @@ def test_every_route_is_in_the_table():
 
 
 def add_comment(post: Post, user: User, body: str) -> Comment:
-    comment = Comment(
-        post_id=post.id,
-        user_id=user.id,
-        body_md=body,
-        body_html=render_comment(body),
-        status=CommentStatus.APPROVED,
-        created_at=utcnow(),
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = comment.id
-    post.comment_count = (post.comment_count or 0) + 1
-    db.session.commit()
+    """A member's comment, posted through the service the comment form uses."""
+    comment, _ = services.add_comment(post, services.Draft(body=body), user, ip="")
+    assert comment.status == CommentStatus.APPROVED  # a confirmed member is published at once
     return comment
 
 

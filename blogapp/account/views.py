@@ -9,13 +9,13 @@ from flask_login import current_user, login_user, logout_user
 
 from ..auth import mails, services
 from ..auth.forms import (
-    ButtonForm,
     DeleteAccountForm,
     EmailChangeForm,
     PasswordChangeForm,
     ProfileForm,
 )
 from ..auth.views import MAIL_FAILED
+from ..forms import ButtonForm
 from ..permissions import member_required
 from . import bp
 

@@ -9,6 +9,7 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
+from ..forms import ButtonForm
 from ..markup import slugify
 from ..models import Category, Post
 from ..permissions import admin_required
@@ -68,7 +69,7 @@ def rename_category(category_id: int):
 @admin_required
 def delete_category(category_id: int):
     category = db.get_or_404(Category, category_id)
-    if not FlaskForm().validate():
+    if not ButtonForm().validate():
         abort(400)
     name = category.name
     db.session.delete(category)

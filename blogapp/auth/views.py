@@ -10,8 +10,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..forms import ButtonForm
 from . import accounts, bp, mails, services
-from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
+from .forms import EmailForm, LoginForm, RegisterForm, ResetForm
 
 MAIL_FAILED = "We couldn't send the email just now. Please try again in a few minutes."
 
