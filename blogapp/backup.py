@@ -20,6 +20,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Date, Integer, Table, func, select, text
 from sqlalchemy.engine import Connection
 
+from . import audit
 from .extensions import db
 from .models import UTCDateTime
 
@@ -89,6 +90,8 @@ def export_data() -> dict:
 
 def write_export(path: str | Path) -> dict[str, int]:
     """Write the JSON export to path; returns the row count of each table."""
+    audit.record(None, audit.Action.EXPORT, detail=str(path))  # the export holds its own entry
+    db.session.commit()
     data = export_data()
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
@@ -136,6 +139,8 @@ def import_data(data: dict) -> dict[str, int]:
             counts[table.name] = len(rows)
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)
+    audit.record(None, audit.Action.IMPORT, detail=f"JSON export ({sum(counts.values())} rows)")
+    db.session.commit()
     return counts
 
 

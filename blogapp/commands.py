@@ -5,9 +5,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
+from .auth.commands import purge_sessions_command
 from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
+from .posts.link_check import check_links_command
 from .wordpress.cli import import_wxr_command
 
 
@@ -17,11 +19,14 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         create_user_command,
         purge_comments_command,
+        purge_sessions_command,
         import_wxr_command,
         backup_command,
         restore_command,
         export_command,
         import_json_command,
+        check_links_command,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -40,7 +45,9 @@ def seed_demo_command():
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(["member", "author", "admin"]), default="member")
+@click.option(
+    "--role", type=click.Choice(["member", "author", "editor", "admin"]), default="member"
+)
 @click.option("--password", help="Prompted for (hidden) when not given.")
 @with_appcontext
 def create_user_command(email, username, role, password):
@@ -57,3 +64,27 @@ def create_user_command(email, username, role, password):
         db.session.rollback()
         raise click.ClickException("That username or email is already taken.") from None
     click.echo(f"Created {user.role} {user.username} <{user.email}>.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit.")
+@with_appcontext
+def worker_command(once):
+    """Deliver the outbox's mail and start newsletters when due, until stopped."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from . import outbox
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"Delivered {outbox.run_once(outbox.worker_name())} message(s).")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())  # finish the message in hand, then exit
+    click.echo("Mail worker started; Ctrl+C or SIGTERM stops it.")
+    outbox.work(app, stop)
+    click.echo("Mail worker stopped.")

@@ -47,6 +47,13 @@ ENVIRONMENT = {
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DELIVERY": str,
+    "MAIL_MAX_ATTEMPTS": _int,
+    "MAIL_RETRY_SECONDS": float,
+    "MAIL_CLAIM_SECONDS": float,
+    "MAIL_BATCH_SIZE": _int,
+    "MAIL_TIMEOUT": float,
+    "WORKER_POLL_SECONDS": float,
     "RATELIMIT_ENABLED": _bool,
     "PAGE_CACHE_ENABLED": _bool,
     "BLOG_TITLE": str,
@@ -57,6 +64,7 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "TWO_FACTOR_REQUIRED_ROLES": _names,
     "SITE_URL": str,
     "SITE_ALIASES": _names,
     "TRUSTED_PROXIES": _int,
@@ -94,6 +102,16 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_DEFAULT_SENDER": "AlliedUP Co-op Blog <blog@localhost>",
+    # Mail: "worker" (flask --app blogapp worker delivers) or "thread" (each server process
+    # delivers in a background thread). Unset: thread in development or with no MAIL_SERVER.
+    "MAIL_DELIVERY": None,
+    "MAIL_MAX_ATTEMPTS": 8,  # then the message is "failed" and shown to admins
+    "MAIL_RETRY_SECONDS": 60,  # first retry after about this long, doubling each time
+    "MAIL_CLAIM_SECONDS": 300,  # a claimed message is taken again if not done by then
+    "MAIL_BATCH_SIZE": 50,
+    "MAIL_TIMEOUT": 30,  # seconds an SMTP server may take to answer
+    "WORKER_POLL_SECONDS": 5,
+    "NEWSLETTER_DIGEST_HOUR": 8,  # weekly digests go out on Mondays at this hour (BLOG_TIMEZONE)
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "PAGE_CACHE_ENABLED": True,
@@ -148,6 +166,11 @@ def _finish(app: Flask) -> None:
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     # The remember-me cookie signs a person in just like the session: same Secure flag.
     config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
+    if config["MAIL_DELIVERY"] is None:
+        production_smtp = config["BLOG_ENV"] == "production" and config.get("MAIL_SERVER")
+        config["MAIL_DELIVERY"] = "worker" if production_smtp else "thread"
+    if config["MAIL_DELIVERY"] not in ("worker", "thread"):
+        raise ConfigError("MAIL_DELIVERY", "must be worker or thread")
     if config["MAIL_DEFAULT_SENDER"] is None:
         raise ConfigError("MAIL_DEFAULT_SENDER", "is missing")
     try:
@@ -156,6 +179,7 @@ def _finish(app: Flask) -> None:
         raise ConfigError(
             "BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}"
         ) from None
+    _check_two_factor_roles(config)
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
     _site_address(config)
@@ -188,6 +212,27 @@ def _site_address(config) -> None:
         config["TRUSTED_HOSTS"] = [site.hostname, *config["SITE_ALIASES"]]
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
+
+
+REVIEWER = "reviewer"
+
+
+def _check_two_factor_roles(config) -> None:
+    """Every staff role must enrol by default; the setting names roles that exist."""
+    from .models import Role
+
+    # "reviewer" is the clinical-reviewer designation: any member an admin made a reviewer.
+    names = {str(role) for role in Role} | {REVIEWER}
+    roles = config.get("TWO_FACTOR_REQUIRED_ROLES")
+    if roles is None:
+        roles = tuple(role for role in Role if role != Role.MEMBER) + (REVIEWER,)
+    roles = [str(role).lower() for role in roles]
+    unknown = [role for role in roles if role not in names]
+    if unknown:
+        raise ConfigError("TWO_FACTOR_REQUIRED_ROLES", f"names unknown roles: {', '.join(unknown)}")
+    config["TWO_FACTOR_REQUIRED_ROLES"] = tuple(
+        role if role == REVIEWER else Role(role) for role in roles
+    )
 
 
 def _bound_postgresql_waits(config) -> None:

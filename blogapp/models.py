@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     func,
     true,
 )
@@ -59,7 +60,17 @@ class UTCDateTime(TypeDecorator):
 class Role(enum.StrEnum):
     MEMBER = "member"
     AUTHOR = "author"
+    EDITOR = "editor"  # an author on anyone's posts and comments; below admin
     ADMIN = "admin"
+
+
+# The badge a staff member's comments carry, by role (issue 17). Keyed by the role's value so
+# roles added later (an "editor") get theirs by adding a line here; members carry none.
+ROLE_BADGES = {"author": "Author", "editor": "Editor", "admin": "Moderator"}
+
+
+def role_badge(role: str | None) -> str:
+    return ROLE_BADGES.get(role or "", "")
 
 
 class PostKind(enum.StrEnum):
@@ -71,6 +82,26 @@ class PostStatus(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
+
+
+class ReviewStatus(enum.StrEnum):
+    """Where a post's newest version stands in clinical review ("" when none is needed)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    FIX = "fix"  # published by an editor as a non-clinical fix, without a new review
+
+    @property
+    def label(self) -> str:
+        return {
+            "draft": "Not yet submitted for review",
+            "in_review": "In review",
+            "changes_requested": "Changes requested",
+            "approved": "Approved",
+            "fix": "Published as a non-clinical fix",
+        }[self.value]
 
 
 class CommentStatus(enum.StrEnum):
@@ -102,12 +133,21 @@ class User(UserMixin, db.Model):
     # Authors: an email on each new comment on their posts (unsubscribe link turns it off).
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # -- the public profile (issue 17): self-declared, e.g. "RN, BSN"; an uploaded avatar's
+    # stored name (uploads.py), initials are shown without one.
+    credentials: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    avatar: Mapped[str | None] = mapped_column(String(100))
+    # Clinical reviewer designation, set by an admin: non-empty credentials ("RN, MSN") make
+    # the member a reviewer. Not the self-declared profile credentials.
+    reviewer_credentials: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     def get_id(self) -> str:
-        # Flask-Login stores this in the session and remember cookie; a new version voids both.
-        return f"{self.id}:{self.session_version}"
+        # Flask-Login stores this in the session and remember cookie; a new version voids both,
+        # and so does ending the session record the token names (auth/sessions.py).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{self.session_version}:{token}"
 
     @property
     def name(self) -> str:
@@ -119,11 +159,26 @@ class User(UserMixin, db.Model):
 
     @property
     def is_author(self) -> bool:
-        return self.role in (Role.AUTHOR, Role.ADMIN)
+        return self.role in (Role.AUTHOR, Role.EDITOR, Role.ADMIN)
+
+    @property
+    def is_editor(self) -> bool:
+        return self.role in (Role.EDITOR, Role.ADMIN)
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters from the shown name, for the avatar stand-in."""
+        spaced = self.name.replace("_", " ").replace("-", " ")
+        words = [w for w in spaced.split() if w[:1].isalnum()]
+        return "".join(w[0] for w in words[:2]).upper() or self.username[:1].upper()
+
+    @property
+    def is_reviewer(self) -> bool:
+        return not self.suspended and bool(self.reviewer_credentials.strip())
 
     def set_password(self, password: str) -> None:
         # NFKC: the same password typed on another keyboard or OS still matches.
@@ -136,11 +191,69 @@ class User(UserMixin, db.Model):
 
     def can_edit_post(self, post: Post) -> bool:
         return not self.suspended and (
-            self.is_admin or (self.is_author and post.author_id == self.id)
+            self.is_editor or (self.is_author and post.author_id == self.id)
         )
 
     def can_moderate(self, post: Post) -> bool:
         return self.can_edit_post(post)
+
+
+# --- account security: session records, two-factor, passkeys ---------------------------
+
+
+class UserSession(db.Model):
+    """One sign-in: the signed cookie names it, so ending it here signs that browser out."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the random token in the cookie: a leaked table can't be replayed as cookies.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")  # truncated: /24 or /48
+    method: Mapped[str] = mapped_column(String(16), default="password")  # or passkey
+
+
+class TotpSecret(db.Model):
+    """An authenticator app: enabled once the member typed a code it showed."""
+
+    __tablename__ = "totp_secrets"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step accepted: the same code can't be used twice.
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # base64url COSE key
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(db.Model):
@@ -150,6 +263,9 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # Posts here go out only once a clinical reviewer approved the exact version.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    review_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
 
 
 class Tag(db.Model):
@@ -199,8 +315,17 @@ class Post(db.Model):
     )
     cover_image: Mapped[str | None] = mapped_column(String(100))
     cover_alt: Mapped[str] = mapped_column(String(300), default="")
-    reviewed_by: Mapped[str] = mapped_column(String(200), default="")
-    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    # Clinical review (blogapp/posts/review.py). The post's own columns always hold the live
+    # text; a newer revision waits in post_revisions until approved. Plain integers, not
+    # foreign keys: posts <-> post_revisions would be a cycle, and SQLite can only add a
+    # foreign key by rebuilding the table (which would drop the search triggers).
+    review_status: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    live_revision_id: Mapped[int | None] = mapped_column(Integer)
+    live_review_id: Mapped[int | None] = mapped_column(Integer)  # the approval readers see
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    content_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The free-text "Reviewed by" line from before reviews were recorded, kept as history.
+    review_history_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
     sticky: Mapped[bool] = mapped_column(Boolean, default=False)
     # Kept by the comment services so lists show counts without a query per post.
@@ -305,6 +430,94 @@ class Subscription(db.Model):
     __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
 
 
+# -- clinical review, revisions and the audit log (issue 18) --------------------------------
+
+
+class PostRevision(db.Model):
+    """One save of a post's text: every save keeps one; restoring an old one adds a new one."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    note_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="edit")  # edit, restore, fix
+    restored_from: Mapped[int | None] = mapped_column(Integer)  # the number restored
+
+    post: Mapped[Post] = relationship()
+    editor: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("uq_post_revisions_number", "post_id", "number", unique=True),)
+
+
+class ReviewDecision(db.Model):
+    """A reviewer's approval or request for changes, against one exact revision."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("post_revisions.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Copied when decided: the line stays true if the reviewer's name or credentials change.
+    reviewer_name: Mapped[str] = mapped_column(String(300), default="")
+    credentials: Mapped[str] = mapped_column(String(200), default="")
+    decision: Mapped[str] = mapped_column(String(20))  # approved, changes_requested
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User | None] = relationship(lazy="joined")
+    revision: Mapped[PostRevision] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One staff action, appended by blogapp/audit.py; never changed or removed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # No foreign keys: an entry outlives the person and the thing it names.
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class MediaImage(db.Model):
+    """An image an author uploaded for use inside posts (the media page, issue 17).
+
+    Its files are uploads.py's (the stored name and its variants); where it is used is found
+    by looking for the name in posts' sources, so nothing has to be kept in step.
+    """
+
+    __tablename__ = "media_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_media_images_owner", "owner_id", "created_at"),)
+
+
 class Setting(db.Model):
     """Site settings an admin edits (e.g. the moderation word list), as key and text value."""
 
@@ -314,4 +527,134 @@ class Setting(db.Model):
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+# --- mail: the outbox and the newsletter --------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a worker (first try, or a retry after next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until claimed_until (then claimable again)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; an admin may retry it
+    CANCELLED = "cancelled"  # a newsletter whose subscriber left before it went out
+
+
+class OutboxMessage(db.Model):
+    """One email to deliver, written in the same commit as the change that caused it.
+
+    Newsletter rows carry no body: it is built when sent, from the newsletter and the
+    subscriber (each gets their own unsubscribe link), so 10,000 of them stay small.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str | None] = mapped_column(Text)
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    newsletter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("newsletters.id", ondelete="CASCADE")
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # One newsletter reaches one subscriber once, however many workers expand it.
+        Index("uq_outbox_newsletter_subscriber", "newsletter_id", "subscriber_id", unique=True),
+        # Ids are in admin links (retry): never given twice, on SQLite too.
+        {"sqlite_autoincrement": True},
+    )
+
+
+class SubscriberStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the address to be confirmed
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Frequency(enum.StrEnum):
+    EVERY_POST = "post"
+    WEEKLY = "weekly"
+
+
+subscriber_categories = Table(
+    "subscriber_categories",
+    db.metadata,
+    Column("subscriber_id", ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_subscriber_categories_category_id", "category_id", "subscriber_id"),
+)
+
+
+class Subscriber(db.Model):
+    """An address that wants new posts by email (every post or weekly; all or some categories)."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.PENDING)
+    frequency: Mapped[str] = mapped_column(String(16), default=Frequency.EVERY_POST)
+    all_categories: Mapped[bool] = mapped_column(Boolean, default=True)
+    # In every link for this subscriber: a new key (after unsubscribing) voids the old links.
+    link_key: Mapped[str] = mapped_column(String(32))
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(
+        secondary=subscriber_categories, lazy="selectin", order_by=Category.name
+    )
+
+    __table_args__ = (
+        Index("ix_subscribers_status_frequency", "status", "frequency"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class NewsletterKind(enum.StrEnum):
+    POST = "post"  # one new post, to every-post subscribers
+    DIGEST = "digest"  # a week's posts, to weekly subscribers
+    TEST = "test"  # an admin's "send me a test"
+
+
+class Newsletter(db.Model):
+    """One newsletter issue; its recipients' outbox rows are made when send_after comes."""
+
+    __tablename__ = "newsletters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default=NewsletterKind.POST)
+    # Unique: a post is announced once; a week's digest is made once ("2026-W49").
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), unique=True
+    )
+    period: Mapped[str | None] = mapped_column(String(16), unique=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expanded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_newsletters_due", "expanded_at", "send_after"),
+        {"sqlite_autoincrement": True},
     )

@@ -25,7 +25,7 @@ def seed(runner) -> str:
 
 def test_seed_demo_prints_a_one_time_link_to_set_the_demo_admins_password(app, runner):
     output = seed(runner)
-    assert "admin admin" in output  # created
+    assert "demo admin admin" in output  # created
     link = re.search(r"http://localhost/auth/reset/\S+", output).group(0)  # from SITE_URL
     assert "Then sign in at http://localhost/auth/login as admin" in output
     client = app.test_client()

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from blogapp.comments.moderation import truncate_ip
-from blogapp.extensions import db, mail
+from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, Role, Subscription, User, utcnow
 from tests.builders import make_post, make_user
-from tests.helpers import AuthActions, csrf_token, post_form
+from tests.helpers import AuthActions, csrf_token, post_form, record_mail
 from tests.test_comments import add, guest_comment, status_of
 
 
@@ -149,7 +149,7 @@ def test_pending_links_shown_to_moderators_in_queue(app, people):
 
 def test_author_emailed_with_confirmation_links_that_act_only_on_post(app, people):
     client = app.test_client()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(client, people["mine"], "A question for the writer")
     assert len(outbox) == 1
     message = outbox[0]
@@ -186,7 +186,7 @@ def test_forged_or_foreign_moderation_link_refused(app, people):
 
 def test_unsubscribe_link_get_shows_button_post_acts_one_click(app, people):
     client = app.test_client()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(client, people["mine"], "Hello writer")
     header = outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
     path = header.split("localhost", 1)[1]
@@ -199,7 +199,7 @@ def test_unsubscribe_link_get_shows_button_post_acts_one_click(app, people):
     assert response.status_code == 200 and "Done" in response.text
     with app.app_context():
         assert not db.session.scalar(select(User.notify_comments).where(User.username == "writer"))
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(app.test_client(), people["mine"], "Nobody told")
     assert outbox == []
     assert app.test_client().get("/comments/unsubscribe/forged").status_code == 404
@@ -217,7 +217,7 @@ def test_reply_and_follower_notifications(app, people):
     to_ana = add(app, people["mine"], "Ana's point", user=ana_id)
     to_quiet = add(app, people["mine"], "Quiet point", user=quiet_id)
     client = signed_in(app, "mia")
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             client,
             f"/posts/{people['mine']}/comments",
@@ -228,7 +228,7 @@ def test_reply_and_follower_notifications(app, people):
     for message in outbox:
         assert "List-Unsubscribe" in message.extra_headers
         assert "/comments/unsubscribe/" in message.body
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             client,
             f"/posts/{people['mine']}/comments",
@@ -243,13 +243,13 @@ def test_held_comment_notifies_followers_only_when_approved(app, people):
         post_id = db.session.scalar(select(Post.id).where(Post.slug == people["mine"]))
         db.session.add(Subscription(user_id=fan.id, post_id=post_id))
         db.session.commit()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(app.test_client(), people["mine"], "First-timer")
     assert [m.recipients[0] for m in outbox] == ["writer@example.org"]
     cid = None
     with app.app_context():
         cid = db.session.scalar(select(Comment.id).where(Comment.body_md == "First-timer"))
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             signed_in(app, "boss"), "/admin/comments", {"ids": [str(cid)], "action": "approve"}
         )
@@ -262,7 +262,7 @@ def test_follower_unsubscribe_from_email(app, people):
         post_id = db.session.scalar(select(Post.id).where(Post.slug == people["mine"]))
         db.session.add(Subscription(user_id=fan.id, post_id=post_id))
         db.session.commit()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(signed_in(app, "mia"), f"/posts/{people['mine']}/comments", {"body": "hi"})
     to_fan = next(m for m in outbox if m.recipients == ["fan@example.org"])
     path = to_fan.extra_headers["List-Unsubscribe"].strip("<>").split("localhost", 1)[1]

@@ -203,6 +203,8 @@ def test_bad_input_gives_a_message_and_keeps_the_form(app, site, admin, changes,
 def test_a_bad_position_is_marked_and_nothing_is_saved(app, site, admin):
     news = f"category:{site['news']}"
     response = save(admin, title="Kept title", **{f"header_position_{news}": "first"})
+    for odd in ("²", "0", "-1", "1000", "99999999999999999999", "١"):
+        assert save(admin, **{f"header_position_{news}": odd}).status_code == 400, odd
     assert response.status_code == 400
     assert "Give a position from 1 to 999, or leave it empty." in response.text
     assert 'value="first"' in response.text and 'value="Kept title"' in response.text

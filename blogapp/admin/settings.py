@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import IntegerField, StringField, TextAreaField
@@ -12,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from .. import site_settings
 from ..errors import render_error
+from ..inputs import optional_int
 from ..permissions import admin_required
 from ..templating import site_nav
 from . import bp
@@ -100,10 +102,11 @@ def read_layout(rows: list[NavRow]) -> site_settings.NavLayout | None:
         if not row.position:
             ordered.append((MAX_POSITION + 1, n, row.key))
             continue
-        if not row.position.isdigit() or not 1 <= int(row.position) <= MAX_POSITION:
+        position = optional_int(row.position)
+        if position is None or not 1 <= position <= MAX_POSITION:
             row.error = f"Give a position from 1 to {MAX_POSITION}, or leave it empty."
             continue
-        ordered.append((int(row.position), n, row.key))
+        ordered.append((position, n, row.key))
     if any(row.error for row in rows):
         return None
     return site_settings.NavLayout(
@@ -149,6 +152,7 @@ def save_settings():
     if not valid or None in layouts.values():
         return _page(form, nav, 400, "The settings weren't saved: check the fields marked below.")
     site_settings.save(
+        actor=current_user,
         title=form.title.data,
         tagline=form.tagline.data or "",
         disclaimer=(form.disclaimer.data or "").strip(),

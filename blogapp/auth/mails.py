@@ -1,35 +1,42 @@
 """The account emails: confirm an address, reset a password, notices about changes.
 
-Each returns send_email's result: False means the server could not take it (already logged).
+Each queues its mail in the outbox and commits it together with whatever the session
+already holds (a new account and its confirmation mail are one commit). Nothing here
+waits for SMTP: the worker delivers.
 """
 
 from __future__ import annotations
 
 from flask import render_template
 
-from ..email import send_email
+from ..email import queue_email
+from ..extensions import db
 from ..links import absolute_url_for
 from ..models import User
+from ..tokens import make_token, read_token
 from . import services
+from .sessions import describe_browser
 
 
-def _send(to: str, subject: str, template: str, **context) -> bool:
+def _send(to: str, subject: str, template: str, commit: bool = True, **context) -> None:
     text = render_template(f"auth/email/{template}.txt", **context)
     html = render_template(f"auth/email/{template}.html", **context)
-    return send_email(to, subject, text, html)
+    queue_email(to, subject, text, html)
+    if commit:
+        db.session.commit()
 
 
-def send_confirmation(user: User) -> bool:
+def send_confirmation(user: User) -> None:
     link = absolute_url_for("auth.confirm", token=services.confirmation_token(user))
-    return _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
+    _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
 
 
-def send_email_change(user: User, new_email: str) -> bool:
+def send_email_change(user: User, new_email: str) -> None:
     """A confirmation link to the new address; the old one is told, in case it wasn't them."""
     token = services.confirmation_token(user, new_email=new_email)
     link = absolute_url_for("auth.confirm", token=token)
-    sent = _send(new_email, "Confirm your new email address", "confirm", user=user, link=link)
-    if sent and user.email:
+    _send(new_email, "Confirm your new email address", "confirm", False, user=user, link=link)
+    if user.email:
         _send(
             user.email,
             "Your email address is being changed",
@@ -37,13 +44,55 @@ def send_email_change(user: User, new_email: str) -> bool:
             user=user,
             new_email=new_email,
         )
-    return sent
+    db.session.commit()
 
 
-def send_reset(user: User) -> bool:
+def send_reset(user: User) -> None:
     link = absolute_url_for("auth.reset", token=services.reset_token(user))
-    return _send(user.email, "Reset your password", "reset", user=user, link=link)
+    _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 
-def send_password_changed(user: User) -> bool:
-    return _send(user.email, "Your password was changed", "password_changed", user=user)
+# --- security notices: each names the session it came from, with a link to end it -------------
+
+SECURITY_NOTICES = {
+    "new_signin": "New sign-in to your account",
+    "password_changed": "Your password was changed",  # nosec B105 - a subject line
+    "twofactor_off": "Two-factor sign-in was turned off",
+    "passkey_added": "A passkey was added to your account",
+}
+END_SESSION_MAX_AGE = 7 * 24 * 3600
+
+
+def end_session_token(user: User, session_id: int) -> str:
+    return make_token("end-session", {"uid": user.id, "sid": session_id})
+
+
+def read_end_session_token(token: str) -> tuple[int, int] | None:
+    data = read_token("end-session", token, END_SESSION_MAX_AGE)
+    if not isinstance(data, dict):
+        return None
+    uid, sid = data.get("uid"), data.get("sid")
+    if not isinstance(uid, int) or not isinstance(sid, int):
+        return None
+    return uid, sid
+
+
+def send_security_notice(user: User, what: str, record, commit: bool = True) -> None:
+    """Tell the owner what happened, from which browser, and how to end that session."""
+    if not user.email or record is None:
+        return
+    link = absolute_url_for(
+        "account_security.end_from_email", token=end_session_token(user, record.id)
+    )
+    _send(
+        user.email,
+        SECURITY_NOTICES[what],
+        "security_notice",
+        commit,
+        user=user,
+        what=what,
+        record=record,
+        browser=describe_browser(record.user_agent),
+        end_link=link,
+        sessions_link=absolute_url_for("account_security.sessions"),
+    )

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 
+from .. import audit
 from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
-from ..models import Comment, Post, Role, Subscription, User, utcnow
+from ..models import Comment, MediaImage, Post, Role, Subscription, User, utcnow
 from ..tokens import make_token, read_token
-from . import accounts
+from . import accounts, sessions
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -23,14 +24,34 @@ _DUMMY_HASH = None
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Session ids are "id:version"; a bumped version (password change, suspension) logs out."""
-    user_id, _, version = map(optional_int, session_id.partition(":"))
-    if user_id is None or version is None:
+    """Session ids are "id:version:token"; the token names a live session record.
+
+    A bumped version (password change, suspension) or an ended record (signed out, ended
+    from the sessions page) signs the cookie out, on every app server.
+    """
+    user_id, version, token = (session_id.split(":", 2) + ["", ""])[:3]
+    user_id, version = optional_int(user_id), optional_int(version)
+    if user_id is None or version is None or not token:
+        return None
+    record = sessions.live(user_id, token)
+    if record is None:
         return None
     user = db.session.get(User, user_id)
     if user is None or user.session_version != version or user.suspended:
         return None
+    user.session_token = token
+    user.session_record = record
+    sessions.touch(record)
     return user
+
+
+def is_suspended_session(session_id: str) -> bool:
+    """True when a session id ("id:version:token") belongs to an account now suspended."""
+    user_id = str(session_id).partition(":")[0]
+    if not user_id.isdigit():
+        return False
+    user = db.session.get(User, int(user_id))
+    return user is not None and user.suspended
 
 
 def find_by_login(login: str) -> User | None:
@@ -62,8 +83,13 @@ def authenticate(login: str, password: str) -> User | None:
 
 
 def register(username: str, email: str, password: str) -> User:
-    """A new, unconfirmed member (AccountError when a rule or uniqueness is broken)."""
-    return accounts.create_user(username, email, password, role=Role.MEMBER, confirmed=False)
+    """A new, unconfirmed member, not yet committed: its confirmation mail joins the commit.
+
+    AccountError when a rule or uniqueness is broken.
+    """
+    return accounts.create_user(
+        username, email, password, role=Role.MEMBER, confirmed=False, commit=False
+    )
 
 
 def confirmation_token(user: User, new_email: str | None = None) -> str:
@@ -140,6 +166,7 @@ def set_new_password(user: User, password: str) -> None:
     """Change the password and end every session of the user (remember-me cookies too)."""
     user.set_password(password)
     user.session_version += 1
+    sessions.end_all(user, commit=False)
     db.session.commit()
 
 
@@ -153,11 +180,27 @@ def reset_password(user: User, password: str) -> None:
 # --- account pages -------------------------------------------------------------------------
 
 
-def update_profile(user: User, display_name: str, bio: str) -> None:
+def update_profile(
+    user: User,
+    display_name: str,
+    bio: str,
+    credentials: str | None = None,
+    avatar: str | None | bool = False,
+) -> str | None:
+    """Save the public profile. avatar: a new stored name, None to remove, False to keep.
+
+    Returns the avatar it replaced (its files are the caller's to delete), else None.
+    """
     user.display_name = display_name or ""
     user.bio = bio or ""
     user.bio_html = render_comment(user.bio) if user.bio else ""
+    if credentials is not None:
+        user.credentials = " ".join(credentials.split())[:100]
+    replaced = None
+    if avatar is not False and avatar != user.avatar:
+        replaced, user.avatar = user.avatar, avatar
     db.session.commit()
+    return replaced
 
 
 def export_data(user: User) -> dict:
@@ -184,6 +227,8 @@ def export_data(user: User) -> dict:
             "email": user.email,
             "display_name": user.display_name,
             "bio": user.bio,
+            "credentials": user.credentials,
+            "avatar": user.avatar,
             "role": str(user.role),
             "email_confirmed_at": _iso(user.confirmed_at),
             "created_at": _iso(user.created_at),
@@ -232,8 +277,14 @@ def deletion_problem(user: User) -> str | None:
     return None
 
 
-def delete_account(user: User) -> None:
-    """Delete the user; their comments stay, shown as by a "former member"."""
+def delete_account(user: User) -> list[str]:
+    """Delete the user; their comments stay, shown as by a "former member".
+
+    Returns the stored names of their avatar and images (the caller removes the files;
+    the rows go with the user).
+    """
+    images = [user.avatar] if user.avatar else []
+    images += db.session.scalars(select(MediaImage.name).where(MediaImage.owner_id == user.id))
     db.session.execute(
         update(Comment)
         .where(Comment.user_id == user.id)
@@ -243,6 +294,7 @@ def delete_account(user: User) -> None:
     db.session.execute(Subscription.__table__.delete().where(Subscription.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
+    return images
 
 
 # --- admin: people and roles ---------------------------------------------------------------
@@ -268,15 +320,31 @@ class RoleError(ValueError):
     """A role or suspension change that would break a rule (e.g. no admin left)."""
 
 
-def change_role(user: User, role: str) -> None:
+def change_role(user: User, role: str, actor: User | None = None) -> None:
     role = Role(role)
     if user.role == Role.ADMIN and role != Role.ADMIN and is_last_admin(user):
         raise RoleError("The site needs at least one admin: make someone else an admin first.")
+    if user.role != role:
+        audit.record(actor, audit.Action.ROLE_CHANGE, user, f"{user.role} -> {role}")
     user.role = role
     db.session.commit()
 
 
-def set_suspended(user: User, suspended: bool) -> None:
+def set_reviewer(user: User, credentials: str, actor: User | None = None) -> None:
+    """Make a member a clinical reviewer with these credentials; empty ones end it."""
+    credentials = " ".join(credentials.split())[:200]
+    if credentials != user.reviewer_credentials:
+        audit.record(
+            actor,
+            audit.Action.REVIEWER_CHANGE,
+            user,
+            f"credentials: {credentials}" if credentials else "no longer a clinical reviewer",
+        )
+    user.reviewer_credentials = credentials
+    db.session.commit()
+
+
+def set_suspended(user: User, suspended: bool, actor: User | None = None) -> None:
     """Suspend (ending all of the user's sessions) or reinstate."""
     if suspended and is_last_admin(user):
         raise RoleError("The only admin can't be suspended.")
@@ -285,4 +353,6 @@ def set_suspended(user: User, suspended: bool) -> None:
     user.suspended = suspended
     if suspended:
         user.session_version += 1
+        sessions.end_all(user, commit=False)
+    audit.record(actor, audit.Action.SUSPEND if suspended else audit.Action.REINSTATE, user)
     db.session.commit()

@@ -13,9 +13,14 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 # Changes to these tables never show on a public page.
-TABLES_NOT_SHOWN = frozenset({"subscriptions"})
+TABLES_NOT_SHOWN = frozenset(
+    {"subscriptions", "outbox", "newsletters", "subscribers", "subscriber_categories"}
+)
 # A user's row shows on pages only through these columns (and by existing at all).
-USER_SHOWN_FIELDS = ("username", "display_name", "bio", "bio_html")
+# credentials, avatar and role (its comment badge) show in author boxes and threads (issue 17).
+USER_SHOWN_FIELDS = (
+    "username", "display_name", "bio", "bio_html", "credentials", "avatar", "role"
+)  # fmt: skip
 _DIRTY = "page_cache_dirty"
 _TEXT_DML = re.compile(r"^\s*(insert|update|delete|replace)\b", re.IGNORECASE)
 _listening = False

@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from .. import site_settings
+from .. import audit, site_settings
 from ..cache import leave_out_of_etag
 from ..extensions import db
 from ..markup import count_links
@@ -51,6 +51,11 @@ class Action(enum.StrEnum):
         member.status, member.label, member.title, member.done = status, label, title, done
         member.bulk_label, member.row_label, member.style = bulk_label, row_label, style
         return member
+
+    @property
+    def audit_name(self) -> str:
+        """Its name in the audit log."""
+        return f"comment_{self.value}"
 
     @classmethod
     def find(cls, value) -> Action | None:
@@ -164,11 +169,12 @@ def word_list() -> list[str]:
     return [w for w in (line.strip().lower() for line in setting.value.splitlines()) if w]
 
 
-def save_word_list(text: str) -> list[str]:
+def save_word_list(text: str, actor=None) -> list[str]:
     words = sorted({" ".join(w.split()).lower() for w in text.splitlines() if w.strip()})
     setting = db.session.get(Setting, WORDS_KEY) or Setting(key=WORDS_KEY)
     setting.value = "\n".join(w[:100] for w in words[:1000])
     db.session.add(setting)
+    audit.record(actor, audit.Action.SETTINGS_CHANGE, setting, f"{len(words)} moderation words")
     db.session.commit()
     return words
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from .. import site_settings
+from .. import audit, site_settings
 from ..extensions import db
 from ..inputs import optional_int
 from ..markup import render_comment
@@ -92,9 +92,9 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
         held_reason=verdict.reason[:200],
         ip=ip,
     )
-    db.session.commit()
     if not verdict.silent:
-        notifications.comment_added(comment)
+        notifications.comment_added(comment)  # queued: written by the same commit
+    db.session.commit()
     return comment, verdict
 
 
@@ -163,9 +163,9 @@ def edit_comment(comment: Comment, user: User, body: str) -> Verdict:
     comment.status = verdict.status
     comment.held_reason = verdict.reason[:200]
     recount(comment.post)
-    db.session.commit()
     if verdict.status == CommentStatus.APPROVED and not was_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return verdict
 
 
@@ -188,14 +188,20 @@ def remove(comment: Comment) -> None:
 def delete_comment(comment: Comment, user: User) -> None:
     if not can_delete(comment, user):
         raise Refused("You can't delete this comment.", 403)
+    if comment.user_id != user.id:  # a moderator's action, not the writer's own
+        audit.record(user, audit.Action.COMMENT_DELETE, comment, label=_comment_label(comment))
     remove(comment)
     db.session.commit()
+
+
+def _comment_label(comment: Comment) -> str:
+    return f"comment {comment.id} on “{comment.post.title}”"[:300]
 
 
 # ---------------------------------------------------------------- moderation
 
 
-def moderate(comments: Iterable[Comment], action: str) -> int:
+def moderate(comments: Iterable[Comment], action: str, actor: User | None = None) -> int:
     """Approve, mark as spam or delete comments (a moderation.Action); how many changed."""
     action = Action(action)  # ValueError for anything else
     newly_approved: list[Comment] = []
@@ -215,12 +221,13 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
                 continue  # nothing left to approve
             comment.status = status
             comment.held_reason = ""
+        audit.record(actor, action.audit_name, comment, label=_comment_label(comment))
         changed += 1
     for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
         recount(posts[post_id])
-    db.session.commit()
     for comment in newly_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return changed
 
 
@@ -232,7 +239,7 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
         .where(Comment.status == status)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
     )
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     if post_id:
         query = query.where(Comment.post_id == post_id)
@@ -246,11 +253,11 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
 
 
 def moderatable(user: User, ids: list[int]) -> list[Comment]:
-    """The comments among ids this user may moderate (admins: all; authors: on own posts)."""
+    """The comments among ids this user may moderate (editors: all; authors: on own posts)."""
     if not ids:
         return []
     query = select(Comment).join(Comment.post).where(Comment.id.in_(ids))
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return list(db.session.scalars(query).unique())
 
@@ -308,7 +315,7 @@ def queue_counts(user: User) -> dict[str, int]:
     query = (
         select(Comment.status, func.count(Comment.id)).join(Comment.post).group_by(Comment.status)
     )
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return dict(db.session.execute(query).all())
 

@@ -18,7 +18,7 @@ from .. import database
 from ..extensions import db
 from ..inputs import page_number
 from ..markup import strip_links
-from ..models import Comment, CommentStatus, Post, User
+from ..models import Comment, CommentStatus, Post, User, role_badge
 from . import moderation
 from .forms import CommentForm
 from .services import can_delete, can_edit, is_following
@@ -48,6 +48,7 @@ class Node:
         "html",
         "replies",
         "closes",
+        "badge",
     )
 
     def __init__(self, row, state: str):
@@ -59,6 +60,7 @@ class Node:
         self.state = state  # "approved", "held" or "placeholder" ([deleted])
         member = row.display_name or row.username
         self.author_name = member or row.guest_name or ("" if row.user_id else "former member")
+        self.badge = role_badge(row.role)  # staff: Author, Editor, Moderator (issue 17)
         self.replies: list[Node] = []
         self.closes = 0  # reply lists that end after this comment (see in_page_order)
 
@@ -151,6 +153,7 @@ def _thread_page(newest: bool) -> Select:
             Comment.body_html,
             User.display_name,
             User.username,
+            User.role,
             roots.c.id.label("thread_id"),
             roots.c.total,
             roots.c.position,

@@ -133,6 +133,18 @@ def edit(comment_id: int):
     return redirect(comment_url(comment))
 
 
+@bp.get("/comments/<int:comment_id>/delete")
+def confirm_delete(comment_id: int):
+    """Asks first, without JavaScript: the comment quoted and a button that POSTs."""
+    comment = visible_comment_or_404(comment_id)
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    if comment.status == CommentStatus.DELETED or not services.can_delete(comment, user):
+        abort(403)
+    return render_template("comments/delete.html", comment=comment, form=ButtonForm())
+
+
 @bp.post("/comments/<int:comment_id>/delete")
 def delete(comment_id: int):
     comment = visible_comment_or_404(comment_id)
@@ -184,7 +196,7 @@ def moderate_link(token: str):
         abort(403)
     form = ButtonForm()
     if form.validate_on_submit():
-        services.moderate([comment], action)
+        services.moderate([comment], action, actor=moderator)
         flash(f"Comment {action.done}.")
         return redirect(url_for("posts.detail", slug=comment.post.slug, _anchor="comments"))
     return render_template("comments/moderate.html", comment=comment, action=action, form=form)

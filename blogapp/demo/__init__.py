@@ -40,7 +40,8 @@ def ensure_categories() -> dict[str, Category]:
         slug = slugify(name)
         category = db.session.scalar(select(Category).where(Category.slug == slug))
         if category is None:
-            category = Category(name=name, slug=slug)
+            # Advice is clinical: its posts need a reviewer's approval to go out.
+            category = Category(name=name, slug=slug, needs_review=slug == "advice")
             db.session.add(category)
         found[name] = category
     return found
@@ -80,7 +81,7 @@ def seed_demo() -> list[str]:
     author = ensure_demo_author()
     if demo_admin() is None:
         ensure_demo_user(DEMO_ADMIN, Role.ADMIN)
-        created.append(f"admin {DEMO_ADMIN['username']}")
+        created.append(f"demo admin {DEMO_ADMIN['username']}")
     meta, body = read_article()
     slug = slugify(meta["title"])
     if db.session.scalar(select(Post.id).where(Post.slug == slug)) is None:

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -51,14 +50,21 @@ class PostForm(FlaskForm):
     cover_image = HiddenField()
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Cover image description (alt text)", validators=[Length(max=300)])
-    reviewed_by = StringField("Reviewed by", validators=[Optional(), Length(max=200)])
-    reviewed_on = DateField("Reviewed on", validators=[Optional(), within_dates])
+    # An image for inside the text (issue 17): stored like a cover and listed on /media; its
+    # Markdown goes in at the cursor (static/js/media.js) or, without JavaScript, is shown.
+    inline_image = FileField("Image to insert")
+    inline_alt = StringField("Image description (alt text)", validators=[Length(max=1200)])
+    upload_image = SubmitField("Upload image")
+    change_note = StringField("Change note", validators=[Optional(), Length(max=500)])
+    note_public = BooleanField("Show this note to readers under “What changed”")
+    fix = BooleanField("Non-clinical fix (typo, formatting): publish without a new review")
     publish_at = DateTimeLocalField(
         "Publish date and time",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional(), within_dates],
     )
     save_draft = SubmitField("Save draft")
+    submit_review = SubmitField("Submit for review")
     preview = SubmitField("Preview")
     schedule = SubmitField("Schedule")
     publish = SubmitField("Publish")
@@ -75,7 +81,9 @@ class PostForm(FlaskForm):
 
     @property
     def action(self) -> str:
-        """Which button was pressed: preview, schedule, publish or draft."""
+        """Which button was pressed: preview, submit, schedule, publish or draft."""
+        if self.submit_review.data:
+            return "submit"
         for name in ("preview", "schedule", "publish"):
             if self[name].data:
                 return name

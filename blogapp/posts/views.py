@@ -3,6 +3,7 @@
 from flask import (
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -10,6 +11,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..cache import public_page
 from ..extensions import db
@@ -30,6 +32,19 @@ def requested_page() -> int:
 def render_list(query, template: str = "posts/list.html", **context):
     pagination = services.paginate(services.listed(query), requested_page(), 10)
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
+
+
+@bp.app_template_global()
+def footer_archive() -> list:
+    """The footer's months with posts, once per request; none while the database is down."""
+    if "footer_archive" not in g:
+        g.footer_archive = []
+        if not g.get("database_down"):
+            try:
+                g.footer_archive = services.archive_months()
+            except SQLAlchemyError:
+                db.session.rollback()
+    return g.footer_archive
 
 
 @bp.get("/")
@@ -83,7 +98,7 @@ def author(username: str):
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description=found.bio_html,
+        author=found,
     )
 
 
