@@ -31,7 +31,17 @@ from blogapp import create_app
 from blogapp.auth import services as auth_services
 from blogapp.comments import notifications
 from blogapp.extensions import db
-from blogapp.models import Category, Comment, CommentStatus, Post, PostKind, PostStatus, Role, User
+from blogapp.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    MediaImage,
+    Post,
+    PostKind,
+    PostStatus,
+    Role,
+    User,
+)
 from tests import helpers
 from tests.builders import (
     PASSWORD,
@@ -236,6 +246,7 @@ class World:
             return {
                 "user_id": [str(u.id) for u in users],
                 "comment_id": [str(c.id) for c in comments],
+                "image_id": [str(i) for i in db.session.scalars(select(MediaImage.id))] or ["1"],
                 "category_id": [str(i) for i in db.session.scalars(select(Category.id))],
                 "post_id": [str(p.id) for p in posts] + ["999999"],
                 "number": ["1", "2"],
