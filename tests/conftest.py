@@ -88,3 +88,41 @@ def ctx(app):
 @pytest.fixture
 def auth(client):
     return helpers.AuthActions(client)
+
+
+# -- running in parallel (pytest -n auto; pyproject sets --dist loadgroup) ---------------
+
+# The longest tests first: the workers take work in this order, so the two halves of the
+# hostile-input run start at once on different workers, the other system tests follow,
+# and the thousands of quick tests fill in around them (longest-first keeps the workers
+# finishing together).
+LONGEST_FIRST = (
+    "tests/browser/test_hostile_input.py::test_hostile_input_through_every_field",
+    "tests/test_concurrency.py",
+    "tests/test_outage.py",
+    "tests/test_two_servers.py",
+    "tests/test_no_server_errors.py",
+    "tests/browser/test_seo_lighthouse.py",
+    "tests/browser/",
+    "tests/test_email_flow.py",
+    "tests/test_static_checks.py",
+)
+# Modules whose module-scoped fixtures start servers or clusters: one worker runs them all,
+# so they are started once rather than once per worker.
+ONE_WORKER = ("tests/test_outage.py", "tests/test_two_servers.py", "tests/test_no_server_errors.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        nodeid = item.nodeid
+        return next(
+            (n for n, prefix in enumerate(LONGEST_FIRST) if nodeid.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(module))
+    items.sort(key=rank)  # stable: the usual order within each rank

@@ -8,7 +8,7 @@ from blogapp.extensions import db
 from blogapp.models import Role, User
 from tests.builders import make_user
 from tests.helpers import AuthActions, csrf_token, post_form
-from tests.member_roles import ROLES, sign_in_as
+from tests.member_roles import sign_in_as
 
 
 def load(app, user_id):
@@ -24,45 +24,36 @@ def target(app):
         return make_user("target_tom").id
 
 
-@pytest.mark.parametrize("who", ROLES)
-def test_users_page_by_role(app, client, auth, who):
-    sign_in_as(app, client, auth, who)
+# Who may open and use these pages (every role) is the permission matrix's, which also
+# checks that a refused request changes nothing; here, what an admin's actions do.
+
+
+def test_users_page_for_admins(app, client, auth):
+    sign_in_as(app, client, auth, "admin")
     response = client.get("/admin/users")
-    if who in ("anonymous", "suspended"):
-        assert response.status_code == 302
-        assert response.headers["Location"] == "/auth/login?next=%2Fadmin%2Fusers"
-    elif who == "admin":
-        assert response.status_code == 200 and "<h1>Users</h1>" in response.text
-    else:
-        assert response.status_code == 403
+    assert response.status_code == 200 and "<h1>Users</h1>" in response.text
 
 
-@pytest.mark.parametrize("who", ROLES)
 @pytest.mark.parametrize(
     "action, data", [("role", {"role": "admin"}), ("suspend", {}), ("reinstate", {})]
 )
-def test_user_changes_by_role(app, client, auth, target, who, action, data):
+def test_user_changes_by_an_admin(app, client, auth, target, action, data):
     with app.app_context():
         make_user("other_admin", role=Role.ADMIN)  # so the signed-in admin isn't the last
-    sign_in_as(app, client, auth, who)
+    sign_in_as(app, client, auth, "admin")
     if action == "reinstate":
         with app.app_context():
             db.session.get(User, target).suspended = True
             db.session.commit()
-    data = data | {"csrf_token": csrf_token(client, "/auth/login")}
+    data = data | {"csrf_token": csrf_token(client)}
     response = client.post(f"/admin/users/{target}/{action}", data=data)
     user = load(app, target)
-    if who == "admin":
-        assert response.status_code == 302
-        assert {
-            "role": user.role == "admin",
-            "suspend": user.suspended,
-            "reinstate": not user.suspended,
-        }[action]
-    else:
-        assert response.status_code == (401 if who in ("anonymous", "suspended") else 403)
-        assert user.role == "member"
-        assert user.suspended == (action == "reinstate")
+    assert response.status_code == 302
+    assert {
+        "role": user.role == "admin",
+        "suspend": user.suspended,
+        "reinstate": not user.suspended,
+    }[action]
 
 
 @pytest.fixture

@@ -73,24 +73,9 @@ def author(ctx, auth):
 # --- who may do what -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/posts/new", "/dashboard"])
-def test_anonymous_readers_are_asked_to_sign_in(client, ctx, path):
-    response = client.get(path)
-    assert response.status_code in (302, 401)
-    assert 'name="title"' not in response.text
-
-
-@pytest.mark.parametrize(
-    ("role", "suspended", "status"),
-    [("member", False, 403), ("author", False, 200), ("admin", False, 200)],
-)
-def test_the_form_and_dashboard_are_for_authors_and_admins(
-    client, ctx, auth, role, suspended, status
-):
-    user = make_user(role=role, suspended=suspended)
-    auth.login(user.username)
-    assert client.get("/posts/new").status_code == status
-    assert client.get("/dashboard").status_code == status
+# Who may open the form, the dashboard and each post's edit, delete and unpublish routes
+# (every role) is the permission matrix's, which also checks a refusal changes nothing;
+# here, that the owner and admins get the work done.
 
 
 def test_a_suspended_author_can_do_nothing(client, ctx, auth):
@@ -106,16 +91,14 @@ def test_a_suspended_author_can_do_nothing(client, ctx, auth):
     assert stored(post.slug) is not None
 
 
-@pytest.mark.parametrize(
-    ("who", "status"), [("owner", 200), ("other_author", 403), ("admin", 200), ("member", 403)]
-)
+@pytest.mark.parametrize(("who", "status"), [("owner", 200), ("admin", 200)])
 def test_editing_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     owner = make_user(role="author")
     post = make_post(owner, title="Owned post")
     user = owner if who == "owner" else make_user(role={"other_author": "author"}.get(who, who))
     auth.login(user.username)
     assert client.get(f"/posts/{post.slug}/edit").status_code == status
-    token = csrf_token(client, "/auth/login")
+    token = csrf_token(client)
     response = client.post(
         f"/posts/{post.slug}/edit",
         data=form_data(title="Taken over", csrf_token=token, publish="Update"),
@@ -124,7 +107,7 @@ def test_editing_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     assert (stored(post.slug).title == "Taken over") == (status == 200)
 
 
-@pytest.mark.parametrize(("who", "status"), [("owner", 302), ("other_author", 403), ("admin", 302)])
+@pytest.mark.parametrize(("who", "status"), [("owner", 302), ("admin", 302)])
 def test_deleting_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     owner = make_user(role="author")
     post = make_post(owner, title="To delete")
@@ -139,7 +122,7 @@ def test_deleting_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     assert (stored(post.slug) is None) == (status == 302)
 
 
-@pytest.mark.parametrize(("who", "status"), [("owner", 302), ("other_author", 403), ("admin", 302)])
+@pytest.mark.parametrize(("who", "status"), [("owner", 302), ("admin", 302)])
 def test_unpublishing_is_for_the_owner_and_admins(client, ctx, auth, who, status):
     owner = make_user(role="author")
     post = make_post(owner, title="To unpublish")

@@ -572,20 +572,6 @@ def test_delete_route_by_role(app, post, who, can):
         assert "Deletable" not in client.get(f"/posts/{post}").text
 
 
-@pytest.mark.parametrize("who, code", [(None, 302), ("stranger", 403), ("owner", 200)])
-def test_edit_route_by_role(app, post, who, code):
-    with app.app_context():
-        owner = make_user("owner").id
-        make_user("stranger")
-    cid = add(app, post, "Mine", user=owner)
-    client = app.test_client()
-    if who:
-        from tests.helpers import AuthActions
-
-        AuthActions(client).login(who)
-    assert client.get(f"/comments/{cid}/edit").status_code == code
-
-
 def test_deleting_a_comment_with_replies_leaves_placeholder(client, app, auth, post):
     with app.app_context():
         uid = make_user("mia").id

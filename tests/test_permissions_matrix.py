@@ -7,8 +7,10 @@ can't slip in without its expectation being written down here.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import sqlite3
 from base64 import urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
@@ -20,8 +22,8 @@ from sqlalchemy import select
 
 from blogapp import create_app
 from blogapp.auth import sessions as session_records
+from blogapp.comments import services
 from blogapp.extensions import db
-from blogapp.markup import render_comment
 from blogapp.models import (
     Comment,
     CommentStatus,
@@ -32,7 +34,6 @@ from blogapp.models import (
     PostRevision,
     PostStatus,
     User,
-    utcnow,
 )
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
@@ -206,19 +207,9 @@ def test_every_route_is_in_the_table():
 
 
 def add_comment(post: Post, user: User, body: str) -> Comment:
-    comment = Comment(
-        post_id=post.id,
-        user_id=user.id,
-        body_md=body,
-        body_html=render_comment(body),
-        status=CommentStatus.APPROVED,
-        created_at=utcnow(),
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = comment.id
-    post.comment_count = (post.comment_count or 0) + 1
-    db.session.commit()
+    """A member's comment, posted through the service the comment form uses."""
+    comment, _ = services.add_comment(post, services.Draft(body=body), user, ip="")
+    assert comment.status == CommentStatus.APPROVED  # a confirmed member is published at once
     return comment
 
 
@@ -337,16 +328,6 @@ def signed_in_client(app, role: str, world: dict | None = None):
     return client
 
 
-def form_token(client, world) -> str:
-    """A CSRF token for this client's session, from a page with a form on it."""
-    for path in (f"/posts/{world['post']}", "/auth/login", "/auth/register"):
-        page = client.get(path)
-        match = helpers.CSRF_INPUT.search(page.get_data(as_text=True))
-        if match:
-            return match.group(1)
-    raise AssertionError("no page with a CSRF token")
-
-
 def describe(response) -> str:
     """The page's title or where it redirects: enough to tell what happened."""
     if "Location" in response.headers:
@@ -364,7 +345,7 @@ def refused(response) -> bool:
     return response.status_code in (301, 302, 303) and urlsplit(location).path == "/auth/login"
 
 
-def probe(app, world, role, endpoint, method):
+def probe(app, world, role, endpoint, method, before_sending=None):
     rules = app.url_map.iter_rules()
     rule = next(r for r in rules if r.endpoint == endpoint and method in r.methods)
     with app.test_request_context():
@@ -372,9 +353,37 @@ def probe(app, world, role, endpoint, method):
     client = signed_in_client(app, role, world)
     if endpoint == "discovery.search":
         url += "?q=care"
+    if before_sending is not None:
+        before_sending()
     if method == "GET":
         return client.get(url)
-    return client.post(url, data={"csrf_token": form_token(client, world)})
+    return client.post(url, data={"csrf_token": helpers.csrf_token(client)})
+
+
+# How a refusal looks: a signed-out visitor (a suspended member's session ends at once) is
+# sent to sign in on a GET and gets 401 on a POST; a signed-in person gets 403.
+SIGNED_OUT = frozenset({"anonymous", "suspended"})
+# These send a signed-out visitor to sign in on a POST too (what they typed comes back).
+SIGN_IN_ON_POST = frozenset({("auth.resend_confirmation", "POST"), ("comments.edit", "POST")})
+# Sign-in records change on every request; nothing else may change when a request is refused.
+NOT_COMPARED = frozenset({"user_sessions"})
+
+
+def refusal_shape(response, role: str, endpoint: str, method: str) -> bool:
+    if role not in SIGNED_OUT:
+        return response.status_code == 403
+    if method == "GET" or (endpoint, method) in SIGN_IN_ON_POST:
+        location = response.headers.get("Location", "")
+        split = urlsplit(location)
+        return response.status_code == 302 and split.path == "/auth/login" and "next=" in location
+    return response.status_code == 401
+
+
+def stored_rows(path: Path) -> dict[str, list]:
+    """Every row of every table but the sign-in records, read straight from the file."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in NOT_COMPARED]
+        return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in tables}
 
 
 CASES = [
@@ -402,8 +411,11 @@ def test_permission_matrix(world_file, tmp_path, endpoint, method, role):
     path = tmp_path / "blog.sqlite3"
     shutil.copy(template, path)
     app = create_app(helpers.test_config(f"sqlite:///{path}", upload_dir=template.parent / "up"))
+    before: dict[str, list] = {}
     try:
-        response = probe(app, world, role, endpoint, method)
+        response = probe(
+            app, world, role, endpoint, method, lambda: before.update(stored_rows(path))
+        )
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -419,6 +431,12 @@ def test_permission_matrix(world_file, tmp_path, endpoint, method, role):
         assert not refused(response), f"{method} {endpoint}: {role} should be let in, got {status}"
     else:
         assert refused(response), f"{method} {endpoint}: {role} should be refused, got {status}"
+        assert refusal_shape(response, role, endpoint, method), (
+            f"{method} {endpoint}: {role} refused as {status}; expected "
+            + ("sign in (GET) or 401 (POST)" if role in SIGNED_OUT else "403")
+        )
+        changed = [t for t, rows in stored_rows(path).items() if rows != before[t]]
+        assert not changed, f"{method} {endpoint} refused {role} but changed {changed}"
 
 
 # --- IDOR: another person's things, by id or by slug --------------------------------------
@@ -434,7 +452,7 @@ def as_role(app, role):
 
 
 def post_with_token(client, world, url, data=None):
-    return client.post(url, data={"csrf_token": form_token(client, world), **(data or {})})
+    return client.post(url, data={"csrf_token": helpers.csrf_token(client), **(data or {})})
 
 
 def test_other_author_cannot_edit_delete_or_unpublish_a_post_by_slug(app, world):

@@ -19,12 +19,12 @@ from flask_login import current_user, logout_user
 from .. import uploads
 from ..auth import mails, services, signin
 from ..auth.forms import (
-    ButtonForm,
     DeleteAccountForm,
     EmailChangeForm,
     PasswordChangeForm,
     ProfileForm,
 )
+from ..forms import ButtonForm
 from ..permissions import member_required
 from . import bp
 

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit
 from ..extensions import db
+from ..forms import ButtonForm
 from ..markup import slugify
 from ..models import Category, Post
 from ..permissions import admin_required
@@ -82,7 +83,7 @@ def rename_category(category_id: int):
 @admin_required
 def delete_category(category_id: int):
     category = db.get_or_404(Category, category_id)
-    if not FlaskForm().validate():
+    if not ButtonForm().validate():
         abort(400)
     name = category.name
     audit.record(current_user, audit.Action.CATEGORY_CHANGE, category, "deleted")
@@ -111,7 +112,7 @@ def category_review(category_id: int):
 @bp.post("/categories/overdue-note")
 @admin_required
 def overdue_note():
-    if not FlaskForm().validate():
+    if not ButtonForm().validate():
         abort(400)
     enabled = request.form.get("enabled") == "1"
     review.set_overdue_note(enabled, current_user)

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import database, outbox
-from ..auth.forms import ButtonForm
+from ..forms import ButtonForm
 from ..models import OutboxMessage, OutboxStatus
 from ..permissions import admin_required
 from . import bp

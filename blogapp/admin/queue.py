@@ -7,17 +7,18 @@ from flask_login import current_user
 
 from .. import database
 from ..comments import moderation, services
-from ..comments.forms import ConfirmForm, WordListForm
+from ..comments.forms import WordListForm
+from ..comments.moderation import Action
 from ..extensions import db
+from ..forms import ButtonForm
 from ..inputs import optional_int, page_number, request_int
 from ..models import CommentStatus, Post, utcnow
 from ..permissions import admin_required, author_required
 from . import bp
 
 TABS = (CommentStatus.PENDING, CommentStatus.SPAM, CommentStatus.APPROVED)
-DONE = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}
-# A row's own buttons: the bulk actions, and "reply" (approve if held, then the reply form).
-ROW_ACTIONS = (*services.ACTIONS, "reply")
+# A row's own buttons: the moderation actions, and "reply" (approve if held, then the form).
+ROW_ACTIONS = (*Action, "reply")
 
 
 def queue_args() -> dict:
@@ -41,6 +42,7 @@ def comments():
     pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
         "admin/comments.html",
+        actions=Action,
         pagination=pagination,
         comments=pagination.items,
         earlier=services.earlier_comments(pagination.items),
@@ -48,7 +50,7 @@ def comments():
         tabs=TABS,
         args=args,
         filter_post=db.session.get(Post, args["post"]) if args["post"] else None,
-        form=ConfirmForm(),
+        form=ButtonForm(),
         now=utcnow(),
         words_form=WordListForm(words="\n".join(moderation.word_list()))
         if current_user.is_admin
@@ -64,8 +66,8 @@ def chosen_action() -> tuple[str, list[int]]:
         if action not in ROW_ACTIONS or number is None:
             abort(400)
         return action, [number]
-    action = request.form.get("action", "")
-    if action not in services.ACTIONS:
+    action = Action.find(request.form.get("action"))
+    if action is None:
         abort(400)
     ids = map(optional_int, request.form.getlist("ids")[:500])
     return action, [i for i in ids if i is not None]
@@ -73,7 +75,7 @@ def chosen_action() -> tuple[str, list[int]]:
 
 def act(args: dict):
     """Approve, mark as spam, delete (one row or the ticked ones), or approve and reply."""
-    if not ConfirmForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     action, ids = chosen_action()
     chosen = services.moderatable(current_user, ids)
@@ -85,14 +87,14 @@ def act(args: dict):
         comment = chosen[0]
         if comment.status != CommentStatus.APPROVED:
             # A reply shows under a shown comment.
-            services.moderate([comment], "approve", actor=current_user)
+            services.moderate([comment], Action.APPROVE, actor=current_user)
         return redirect(url_for("comments.reply", comment_id=comment.id))
     name = chosen[0].author_name or "a guest"  # read now: a deleted comment is gone after
     changed = services.moderate(chosen, action, actor=current_user)
     if "row" in request.form:
-        flash(f"The comment by {name} was {DONE[action]}.")
+        flash(f"The comment by {name} was {Action(action).done}.")
     else:
-        flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
+        flash(f"{changed} comment{'s' if changed != 1 else ''} {Action(action).done}.")
     return redirect(back)
 
 

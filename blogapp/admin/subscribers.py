@@ -19,8 +19,8 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 
 from .. import database
-from ..auth.forms import ButtonForm
 from ..extensions import db
+from ..forms import ButtonForm
 from ..models import Newsletter, OutboxMessage, OutboxStatus, Post, PostKind, PostStatus
 from ..newsletter import mails, services
 from ..permissions import admin_required

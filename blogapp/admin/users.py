@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from .. import database
 from ..auth import services
-from ..auth.forms import ButtonForm
 from ..extensions import db
+from ..forms import ButtonForm
 from ..inputs import page_number
 from ..models import Role, User
 from ..permissions import admin_required

@@ -69,10 +69,6 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class ButtonForm(FlaskForm):
-    """A bare button (with its CSRF token): confirm, resend, sign out."""
-
-
 class EmailForm(FlaskForm):
     email = StringField(
         "Email", filters=[_strip], validators=[DataRequired(), Length(max=EMAIL_MAX), _email_rule]

@@ -24,11 +24,12 @@ from markupsafe import Markup
 
 from ..comments.moderation import truncate_ip
 from ..extensions import db, limiter
+from ..forms import ButtonForm
 from ..models import User
 from ..permissions import member_required
 from . import bp as auth_bp
 from . import mails, passkeys, sessions, signin, twofactor
-from .forms import ButtonForm, LoginForm
+from .forms import LoginForm
 from .security_forms import (
     CodeForm,
     EnrolForm,

@@ -10,8 +10,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, logout_user
 
 from ..extensions import limiter
+from ..forms import ButtonForm
 from . import accounts, bp, mails, services, signin, twofactor
-from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
+from .forms import EmailForm, LoginForm, RegisterForm, ResetForm
 
 
 def _limit(name: str, default: str):

@@ -106,10 +106,6 @@ class EditCommentForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A bare button (with its CSRF token) for actions that email links lead to."""
-
-
 class WordListForm(FlaskForm):
     words = TextAreaField(
         "Words and phrases to hold for review (one a line)",

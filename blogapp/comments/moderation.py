@@ -1,7 +1,9 @@
-"""Moderation rules: who is trusted, what gets held, what is spam, and the admin word list."""
+"""Moderation rules: who is trusted, what gets held, what is spam; the admin word list; the
+moderators' actions (approve, spam, delete) and their words."""
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 import time
@@ -20,6 +22,46 @@ from ..models import Comment, CommentStatus, Post, Setting, User, utcnow
 from ..tokens import make_token, read_token
 
 WORDS_KEY = "moderation_words"
+
+
+class Action(enum.StrEnum):
+    """A moderator's decision on a comment, with the words every page, flash and email use.
+
+    Each: the status it gives (None: the comment is removed), its button and email link,
+    the email link's page title, the queue's bulk and row buttons, what is said once it is
+    done, and the button's style.
+    """
+
+    APPROVE = (
+        "approve", CommentStatus.APPROVED, "Approve", "Approve comment", "Approve selected",
+        "Approve", "approved", "",
+    )  # fmt: skip
+    SPAM = (
+        "spam", CommentStatus.SPAM, "Mark as spam", "Mark comment as spam",
+        "Mark selected as spam", "Spam", "marked as spam", "secondary",
+    )  # fmt: skip
+    DELETE = (
+        "delete", None, "Delete", "Delete comment", "Delete selected", "Delete", "deleted",
+        "danger",
+    )  # fmt: skip
+
+    def __new__(cls, value, status, label, title, bulk_label, row_label, done, style):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status, member.label, member.title, member.done = status, label, title, done
+        member.bulk_label, member.row_label, member.style = bulk_label, row_label, style
+        return member
+
+    @property
+    def audit_name(self) -> str:
+        """Its name in the audit log."""
+        return f"comment_{self.value}"
+
+    @classmethod
+    def find(cls, value) -> Action | None:
+        """The action a form or link names, or None for anything else."""
+        return cls._value2member_map_.get(value) if isinstance(value, str) else None
+
 
 # Bidi embeddings/overrides/isolates: they could make a comment display as something else.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")

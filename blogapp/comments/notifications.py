@@ -16,6 +16,7 @@ from ..extensions import db
 from ..links import absolute_url_for
 from ..models import Comment, CommentStatus, Subscription, User
 from ..tokens import make_token, read_token
+from .moderation import Action
 
 log = logging.getLogger(__name__)
 MODERATE_MAX_AGE = 14 * 24 * 3600
@@ -102,17 +103,13 @@ def comment_added(comment: Comment) -> None:
         ]
         if comment.held_reason:
             lines.append(f"Held because: {comment.held_reason}")
-        for action, label in (
-            ("approve", "Approve"),
-            ("spam", "Mark as spam"),
-            ("delete", "Delete"),
-        ):
-            if action == "approve" and comment.status == CommentStatus.APPROVED:
+        for action in Action:
+            if action is Action.APPROVE and comment.status == CommentStatus.APPROVED:
                 continue
             url = absolute_url_for(
                 "comments.moderate_link", token=moderation_token(comment, action, author)
             )
-            lines.append(f"{label}: {url}")
+            lines.append(f"{action.label}: {url}")
         lines.append(f"Moderation queue: {absolute_url_for('admin.comments')}")
         _send(author, f"New comment on “{comment.post.title}”", "\n".join(lines), "comments")
     if comment.status == CommentStatus.APPROVED:

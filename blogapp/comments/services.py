@@ -19,7 +19,7 @@ from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
 from . import moderation, notifications
-from .moderation import Refused, Verdict
+from .moderation import Action, Refused, Verdict
 
 # ---------------------------------------------------------------- who may change a comment
 
@@ -80,27 +80,44 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
     moderation.check_flood(ip)
     moderation.check_duplicate(post, body, user, guest_email)
     verdict = moderation.assess(post, body, user, email, draft.honeypot, draft.stamp)
-    comment = Comment(
-        post=post,
-        parent=parent,
+    comment = save_comment(
+        post,
+        body,
+        verdict.status,
+        parent,
         user=user,
         guest_name="" if user is not None else moderation.clean_name(draft.name)[:80],
         guest_email=guest_email,
         guest_website="" if user is not None else draft.website.strip()[:300],
-        status=verdict.status,
         held_reason=verdict.reason[:200],
+        ip=ip,
+    )
+    if not verdict.silent:
+        notifications.comment_added(comment)  # queued: written by the same commit
+    db.session.commit()
+    return comment, verdict
+
+
+def save_comment(
+    post: Post, body: str, status: str, parent: Comment | None = None, **columns
+) -> Comment:
+    """Store a comment that passed the rules: rendered, in its thread, the post's count right.
+
+    The caller commits. columns are the comment's other columns (user, guest_name, ...).
+    """
+    comment = Comment(
+        post=post,
+        parent=parent,
+        status=status,
         body_md=body,
         body_html=render_comment(body),
-        ip=ip,
+        **columns,
     )
     db.session.add(comment)
     db.session.flush()
     comment.root_id = parent.root_id if parent is not None else comment.id
     recount(post)
-    if not verdict.silent:
-        notifications.comment_added(comment)  # queued: written by the same commit
-    db.session.commit()
-    return comment, verdict
+    return comment
 
 
 def recount(post: Post) -> None:
@@ -184,23 +201,18 @@ def _comment_label(comment: Comment) -> str:
 # ---------------------------------------------------------------- moderation
 
 
-ACTIONS = {"approve": CommentStatus.APPROVED, "spam": CommentStatus.SPAM, "delete": "delete"}
-
-
-AUDITED = {"approve": "comment_approve", "spam": "comment_spam", "delete": "comment_delete"}
-
-
 def moderate(comments: Iterable[Comment], action: str, actor: User | None = None) -> int:
-    """Approve, mark as spam or delete comments; returns how many changed."""
+    """Approve, mark as spam or delete comments (a moderation.Action); how many changed."""
+    action = Action(action)  # ValueError for anything else
     newly_approved: list[Comment] = []
     posts: dict[int, Post] = {}
     changed = 0
     for comment in comments:
         posts[comment.post_id] = comment.post
-        if action == "delete":
+        if action is Action.DELETE:
             remove(comment)
-        elif action in ("approve", "spam"):
-            status = ACTIONS[action]
+        else:
+            status = action.status
             if comment.status == status:
                 continue
             if status == CommentStatus.APPROVED and comment.status != CommentStatus.DELETED:
@@ -209,9 +221,7 @@ def moderate(comments: Iterable[Comment], action: str, actor: User | None = None
                 continue  # nothing left to approve
             comment.status = status
             comment.held_reason = ""
-        else:
-            raise ValueError(action)
-        audit.record(actor, AUDITED[action], comment, label=_comment_label(comment))
+        audit.record(actor, action.audit_name, comment, label=_comment_label(comment))
         changed += 1
     for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
         recount(posts[post_id])

@@ -7,24 +7,18 @@ from flask_login import current_user
 
 from ..cache import public_page
 from ..extensions import csrf, db
+from ..forms import ButtonForm
 from ..inputs import optional_int
-from ..models import Comment, CommentStatus, Post, User
+from ..models import Comment, CommentStatus, User
 from ..posts import services as post_services
 from ..posts.post_page import render_post_page
 from . import bp, moderation, notifications, services, thread
-from .forms import CommentForm, ConfirmForm, EditCommentForm
-from .moderation import Refused
+from .forms import CommentForm, EditCommentForm
+from .moderation import Action, Refused
 
 
 def signed_in_user() -> User | None:
     return current_user if current_user.is_authenticated else None
-
-
-def post_or_404(slug: str) -> Post:
-    post = post_services.get_visible_post(slug)
-    if post is None:
-        abort(404)
-    return post
 
 
 def visible_comment_or_404(comment_id: int) -> Comment:
@@ -60,7 +54,7 @@ def comment_url(comment: Comment) -> str:
 
 @bp.post("/posts/<slug>/comments")
 def create(slug: str):
-    post = post_or_404(slug)
+    post = post_services.visible_post_or_404(slug)
     user = signed_in_user()
     form = CommentForm.for_user(user)
     parent_id = optional_int(form.parent_id.data)
@@ -148,7 +142,7 @@ def confirm_delete(comment_id: int):
         return redirect(url_for("auth.login", next=request.path))
     if comment.status == CommentStatus.DELETED or not services.can_delete(comment, user):
         abort(403)
-    return render_template("comments/delete.html", comment=comment, form=ConfirmForm())
+    return render_template("comments/delete.html", comment=comment, form=ButtonForm())
 
 
 @bp.post("/comments/<int:comment_id>/delete")
@@ -157,7 +151,7 @@ def delete(comment_id: int):
     user = signed_in_user()
     if user is None:
         abort(401)
-    if not ConfirmForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     post = comment.post
     try:
@@ -170,7 +164,7 @@ def delete(comment_id: int):
 
 @bp.post("/posts/<slug>/follow")
 def follow(slug: str):
-    post = post_or_404(slug)
+    post = post_services.visible_post_or_404(slug)
     user = signed_in_user()
     if user is None:
         abort(401)
@@ -193,24 +187,19 @@ def moderate_link(token: str):
     data = notifications.read_moderation_token(token)
     comment = db.session.get(Comment, data["c"]) if data else None
     moderator = db.session.get(User, data["u"]) if data else None
-    if data is None or data["a"] not in services.ACTIONS:
+    action = Action.find(data["a"]) if data else None
+    if action is None:
         abort(404, "This link is not valid or has expired.")
     if comment is None:
-        return render_template("comments/moderate.html", comment=None, action=data["a"]), 410
+        return render_template("comments/moderate.html", comment=None, action=action), 410
     if moderator is None or not moderator.can_moderate(comment.post):
         abort(403)
-    form = ConfirmForm()
+    form = ButtonForm()
     if form.validate_on_submit():
-        services.moderate([comment], data["a"], actor=moderator)
-        flash(
-            {
-                "approve": "Comment approved.",
-                "spam": "Comment marked as spam.",
-                "delete": "Comment deleted.",
-            }[data["a"]]
-        )
+        services.moderate([comment], action, actor=moderator)
+        flash(f"Comment {action.done}.")
         return redirect(url_for("posts.detail", slug=comment.post.slug, _anchor="comments"))
-    return render_template("comments/moderate.html", comment=comment, action=data["a"], form=form)
+    return render_template("comments/moderate.html", comment=comment, action=action, form=form)
 
 
 @bp.route("/comments/unsubscribe/<token>", methods=["GET", "POST"])

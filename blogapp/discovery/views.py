@@ -1,6 +1,6 @@
 """Feeds, sitemap, robots.txt and search: thin views over feeds, sitemap and search."""
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from sqlalchemy import select
 
 from ..cache import public_page
@@ -49,9 +49,7 @@ def category_feed(slug: str):
 @bp.get("/posts/<slug>/comments/feed.xml")
 @public_page
 def comments_feed(slug: str):
-    post = post_services.get_visible_post(slug)
-    if post is None:
-        abort(404)
+    post = post_services.visible_post_or_404(slug)
     return atom(feeds.comments_feed(post))
 
 

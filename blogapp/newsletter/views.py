@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..auth.forms import ButtonForm
 from ..cache import public_page
 from ..extensions import csrf, limiter
+from ..forms import ButtonForm
 from ..models import Frequency, SubscriberStatus
 from ..permissions import member_required
 from ..posts import authoring_services

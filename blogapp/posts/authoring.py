@@ -21,6 +21,7 @@ from ..auth import signin, twofactor
 from ..auth.services import authenticate
 from ..errors import render_error
 from ..extensions import limiter
+from ..forms import ButtonForm
 from ..inputs import optional_int, page_number
 from ..models import PostStatus, Role, utcnow
 from ..permissions import author_required, has_role
@@ -112,7 +113,7 @@ def live_preview():
 @bp.get("/posts/<slug>/delete")
 @author_required
 def confirm_delete(slug: str):
-    return render_template("posts/delete.html", post=_editable_post(slug), form=FlaskForm())
+    return render_template("posts/delete.html", post=_editable_post(slug), form=ButtonForm())
 
 
 @bp.post("/posts/<slug>/delete")

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..forms import ButtonForm
 from ..markup import render_post
 from ..models import utcnow
 from ..permissions import reviewer_required, staff_required
@@ -110,7 +111,7 @@ def history(slug: str):
         left=left,
         right=right,
         diff=diff,
-        form=FlaskForm(),
+        form=ButtonForm(),
         can_restore=current_user.can_edit_post(post),
     )
 
@@ -121,7 +122,7 @@ def restore(slug: str, number: int):
     post = _staff_post(slug)
     if not current_user.can_edit_post(post):
         abort(403)
-    if not FlaskForm().validate():
+    if not ButtonForm().validate():
         abort(400, "The form expired; reload the page and try again.")
     made = authoring_services.restore(post, number, current_user)
     if made is None:

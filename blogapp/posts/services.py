@@ -134,6 +134,14 @@ def get_visible_post(slug: str, kind: str = PostKind.POST) -> Post | None:
     return post
 
 
+def visible_post_or_404(slug: str, kind: str = PostKind.POST) -> Post:
+    """The post (or page) readers may see at slug; 404 for a draft, a future one or none."""
+    post = get_visible_post(slug, kind)
+    if post is None:
+        abort(404)
+    return post
+
+
 def redirect_target(old_slug: str) -> Post | None:
     """The post that used to live at old_slug, if it is still visible."""
     redirect = db.session.scalar(select(SlugRedirect).where(SlugRedirect.old_slug == old_slug))

@@ -71,9 +71,7 @@ def detail(slug: str):
 @bp.get("/pages/<slug>")
 @public_page
 def page(slug: str):
-    post = services.get_visible_post(slug, kind=PostKind.PAGE)
-    if post is None:
-        abort(404)
+    post = services.visible_post_or_404(slug, kind=PostKind.PAGE)
     return render_template("posts/page.html", post=post)
 
 
