@@ -20,6 +20,7 @@ from wtforms.validators import ValidationError
 INT_MAX = 2**31 - 1
 MAX_PAGE = 100_000  # far past any real list; keeps OFFSET small
 _DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only; 10 digits already pass INT_MAX
+_SIGNED = re.compile(r"-?[0-9]+")
 
 # Dates people may type (schedule, review): far enough either side for any real use, and
 # far enough from datetime's limits that moving between time zones can't overflow.
@@ -42,6 +43,11 @@ def request_int(value: object, maximum: int = INT_MAX) -> int:
     if not 0 <= number <= maximum:
         raise ValueError(f"out of range: {number}")
     return number
+
+
+def written_as_number(value: str) -> bool:
+    """ASCII digits with an optional minus sign: meant as a number, in range or not."""
+    return bool(_SIGNED.fullmatch(value))
 
 
 def optional_int(value: object) -> int | None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
     func,
     true,
 )
@@ -30,6 +31,17 @@ from .extensions import db
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _ids_never_reused(table: Table, metadata) -> None:
+    """Every table's integer id is never given twice, on SQLite too (AUTOINCREMENT).
+
+    Without it SQLite hands a deleted row's id to the next row, and an emailed link for
+    the deleted comment would act on someone else's. PostgreSQL sequences never go back.
+    Tables added later get it too; their migration must say so (see 0008_field_holes).
+    """
+    table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class UTCDateTime(TypeDecorator):
@@ -149,7 +161,8 @@ class Category(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # what the admin typed
+    description_html: Mapped[str] = mapped_column(Text, default="")  # markup.render_description
 
 
 class Tag(db.Model):

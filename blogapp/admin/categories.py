@@ -9,7 +9,7 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
-from ..markup import slugify
+from ..markup import render_description, slugify
 from ..models import Category, Post
 from ..permissions import admin_required
 from . import bp
@@ -85,7 +85,13 @@ def create_category(name: str, description: str = "") -> tuple[Category | None, 
         return None, "Use at least one letter or digit in the name."
     if db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
         return None, "A category with this name already exists."
-    category = Category(name=name, slug=slug, description=description.strip())
+    description = description.strip()
+    category = Category(
+        name=name,
+        slug=slug,
+        description=description,
+        description_html=render_description(description),
+    )
     db.session.add(category)
     db.session.commit()
     return category, ""

@@ -11,7 +11,7 @@ from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, Post, Role, Subscription, User, utcnow
-from ..tokens import make_token, read_token
+from ..tokens import created_stamp, is_same_row, make_token, read_token, row_named
 from . import accounts
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -73,7 +73,12 @@ def confirmation_token(user: User, new_email: str | None = None) -> str:
     """
     return make_token(
         "confirm",
-        {"id": user.id, "email": (new_email or user.email or "").lower(), "was": user.email_key},
+        {
+            "id": user.id,
+            "email": (new_email or user.email or "").lower(),
+            "was": user.email_key,
+            "t": created_stamp(user),
+        },
     )
 
 
@@ -91,8 +96,10 @@ def read_confirmation(token: str) -> Confirmation | None:
     data = read_token("confirm", token, CONFIRM_MAX_AGE)
     if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         return None
-    user = db.session.get(User, data["id"])
-    if user is None or user.email_key != data.get("was") or not isinstance(data.get("email"), str):
+    user = row_named(User, data["id"])
+    if not is_same_row(user, data) or user.email_key != data.get("was"):
+        return None
+    if not isinstance(data.get("email"), str):
         return None
     return Confirmation(user, data["email"])
 
@@ -126,9 +133,9 @@ def reset_token(user: User) -> str:
 def read_reset(token: str) -> User | None:
     """The user a reset link is for, while it is under an hour old and not yet used."""
     data = read_token("reset", token, RESET_MAX_AGE)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+    if not isinstance(data, dict):
         return None
-    user = db.session.get(User, data["id"])
+    user = row_named(User, data.get("id"))
     if user is None or user.suspended:
         return None
     if not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):

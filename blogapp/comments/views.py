@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..inputs import optional_int
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
+from ..tokens import row_named
 from . import bp, moderation, notifications, services
 from .forms import CommentForm, ConfirmForm, EditCommentForm
 from .moderation import Refused
@@ -191,11 +192,11 @@ def follow(slug: str):
 def moderate_link(token: str):
     """From the author's email: GET shows what will happen and a button; only POST acts."""
     data = notifications.read_moderation_token(token)
-    comment = db.session.get(Comment, data["c"]) if data else None
-    moderator = db.session.get(User, data["u"]) if data else None
     if data is None or data["a"] not in services.ACTIONS:
         abort(404, "This link is not valid or has expired.")
-    if comment is None:
+    comment = notifications.moderation_target(data)
+    moderator = row_named(User, data["u"])
+    if comment is None:  # deleted, or the id now names another comment
         return render_template("comments/moderate.html", comment=None, action=data["a"]), 410
     if moderator is None or not moderator.can_moderate(comment.post):
         abort(403)
@@ -219,7 +220,10 @@ def unsubscribe(token: str):
     data = notifications.read_unsubscribe_token(token)
     if data is None:
         abort(404, "This unsubscribe link is not valid.")
+    user = notifications.unsubscribe_target(data)
+    if user is None:  # the account is gone: nothing is sent to it any more
+        return render_template("comments/unsubscribe.html", gone=True, kind=data["k"]), 410
     if request.method == "POST":
-        notifications.unsubscribe(data)
+        notifications.unsubscribe(user, data)
         return render_template("comments/unsubscribe.html", done=True, kind=data["k"])
     return render_template("comments/unsubscribe.html", done=False, kind=data["k"])

@@ -13,15 +13,19 @@ from sqlalchemy import select
 
 from ..comments import services as comment_services
 from ..extensions import db
-from ..inputs import MAX_PAGE, request_int
+from ..inputs import MAX_PAGE, optional_int, written_as_number
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
 
 
 def requested_page() -> int:
-    page = request.args.get("page", 1, type=request_int)
-    if page > MAX_PAGE:
+    """?page=N of a public list: 1 for no number at all; 404 for a page that can't exist."""
+    raw = request.args.get("page", "")
+    if not written_as_number(raw):
+        return 1
+    page = optional_int(raw)  # None: negative, or past any column's range
+    if page is None or not 1 <= page <= MAX_PAGE:
         abort(404)
     return page
 
@@ -70,7 +74,7 @@ def page(slug: str):
 def category(slug: str):
     found = db.first_or_404(select(Category).where(Category.slug == slug))
     return render_list(
-        services.in_category(found), heading=found.name, description=found.description
+        services.in_category(found), heading=found.name, description_html=found.description_html
     )
 
 
@@ -86,7 +90,7 @@ def author(username: str):
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description=found.bio_html,
+        description_html=found.bio_html,
     )
 
 
