@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import cache, commands, errors, inputs, security, templating
+from . import cache, commands, errors, inputs, outbox, security, templating
 from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     commands.init_app(app)
     cache.init_app(app)
+    outbox.init_app(app)
     security.trust_proxies(app)  # outermost, so every layer sees the client's address
     return app
 
@@ -39,12 +40,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .auth.account import bp as account_bp
     from .comments import bp as comments_bp
     from .discovery import bp as discovery_bp
     from .health import bp as health_bp
+    from .media import bp as media_bp
+    from .newsletter import bp as newsletter_bp
     from .posts import bp as posts_bp
     from .wordpress import bp as wordpress_bp
 
@@ -55,4 +58,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(discovery_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(health_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(newsletter_bp)
     app.register_blueprint(wordpress_bp)  # old WordPress permalinks

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import Date, Integer, Table, func, select, text
 from sqlalchemy.engine import Connection
@@ -259,8 +258,3 @@ def import_json_command(file):
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Imported {sum(counts.values())} rows into {len(counts)} tables from {file}.")
-
-
-def init_app(app: Flask) -> None:
-    for command in (backup_command, restore_command, export_command, import_json_command):
-        app.cli.add_command(command)

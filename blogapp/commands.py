@@ -1,32 +1,41 @@
-"""The flask commands: each feature's command lives beside it; this module registers them."""
+"""The flask commands: each feature's command lives beside it; this module registers them all."""
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from . import backup
+from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
 from .wordpress.cli import import_wxr_command
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(purge_comments_command)
-    app.cli.add_command(import_wxr_command)
-    backup.init_app(app)  # backup, restore, export, import-json
+    """Every `flask --app blogapp ...` command, registered here and nowhere else."""
+    for command in (
+        seed_demo_command,
+        create_user_command,
+        purge_comments_command,
+        import_wxr_command,
+        backup_command,
+        restore_command,
+        export_command,
+        import_json_command,
+        worker_command,
+    ):
+        app.cli.add_command(command)
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
     """Categories, a demo author and the seed article; safe to run twice."""
-    from .demo import seed_demo
+    from .demo import seed_demo, sign_in_instructions
 
     created = seed_demo()
     click.echo("Created: " + ", ".join(created) if created else "Demo content already present.")
+    click.echo(sign_in_instructions())
 
 
 @click.command("create-user")
@@ -49,3 +58,27 @@ def create_user_command(email, username, role, password):
         db.session.rollback()
         raise click.ClickException("That username or email is already taken.") from None
     click.echo(f"Created {user.role} {user.username} <{user.email}>.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit.")
+@with_appcontext
+def worker_command(once):
+    """Deliver the outbox's mail and start newsletters when due, until stopped."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from . import outbox
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"Delivered {outbox.run_once(outbox.worker_name())} message(s).")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())  # finish the message in hand, then exit
+    click.echo("Mail worker started; Ctrl+C or SIGTERM stops it.")
+    outbox.work(app, stop)
+    click.echo("Mail worker stopped.")

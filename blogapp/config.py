@@ -47,6 +47,13 @@ ENVIRONMENT = {
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
+    "MAIL_DELIVERY": str,
+    "MAIL_MAX_ATTEMPTS": _int,
+    "MAIL_RETRY_SECONDS": float,
+    "MAIL_CLAIM_SECONDS": float,
+    "MAIL_BATCH_SIZE": _int,
+    "MAIL_TIMEOUT": float,
+    "WORKER_POLL_SECONDS": float,
     "RATELIMIT_ENABLED": _bool,
     "PAGE_CACHE_ENABLED": _bool,
     "BLOG_TITLE": str,
@@ -60,6 +67,9 @@ ENVIRONMENT = {
     "SITE_URL": str,
     "SITE_ALIASES": _names,
     "TRUSTED_PROXIES": _int,
+    "COMMENT_EDIT_MINUTES": _int,
+    "COMMENT_MAX_LINKS": _int,
+    "BLOG_DISCLAIMER": str,
 }
 
 
@@ -78,6 +88,9 @@ DEFAULTS = {
     "COMMENT_THREADS_PER_PAGE": 50,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,  # 0: comments never close by age
     "COMMENT_EDIT_MINUTES": 15,
+    "COMMENT_MAX_LINKS": 2,  # more links than this: held for moderation
+    # The footer's disclaimer (comment-style Markdown); None: the built-in text.
+    "BLOG_DISCLAIMER": None,
     "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
     "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
     "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429
@@ -88,6 +101,16 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_DEFAULT_SENDER": "AlliedUP Co-op Blog <blog@localhost>",
+    # Mail: "worker" (flask --app blogapp worker delivers) or "thread" (each server process
+    # delivers in a background thread). Unset: thread in development or with no MAIL_SERVER.
+    "MAIL_DELIVERY": None,
+    "MAIL_MAX_ATTEMPTS": 8,  # then the message is "failed" and shown to admins
+    "MAIL_RETRY_SECONDS": 60,  # first retry after about this long, doubling each time
+    "MAIL_CLAIM_SECONDS": 300,  # a claimed message is taken again if not done by then
+    "MAIL_BATCH_SIZE": 50,
+    "MAIL_TIMEOUT": 30,  # seconds an SMTP server may take to answer
+    "WORKER_POLL_SECONDS": 5,
+    "NEWSLETTER_DIGEST_HOUR": 8,  # weekly digests go out on Mondays at this hour (BLOG_TIMEZONE)
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "PAGE_CACHE_ENABLED": True,
@@ -142,6 +165,11 @@ def _finish(app: Flask) -> None:
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     # The remember-me cookie signs a person in just like the session: same Secure flag.
     config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
+    if config["MAIL_DELIVERY"] is None:
+        production_smtp = config["BLOG_ENV"] == "production" and config.get("MAIL_SERVER")
+        config["MAIL_DELIVERY"] = "worker" if production_smtp else "thread"
+    if config["MAIL_DELIVERY"] not in ("worker", "thread"):
+        raise ConfigError("MAIL_DELIVERY", "must be worker or thread")
     if config["MAIL_DEFAULT_SENDER"] is None:
         raise ConfigError("MAIL_DEFAULT_SENDER", "is missing")
     try:

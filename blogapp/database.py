@@ -1,6 +1,8 @@
 """Database connection settings: SQLite pragmas and write transactions that queue, not fail."""
 
+import contextlib
 import logging
+from contextvars import ContextVar
 
 from flask import Flask, has_request_context, request
 from flask_sqlalchemy.pagination import SelectPagination
@@ -11,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .extensions import db
 
 log = logging.getLogger(__name__)
+# Set by writing(): transactions begun meanwhile take SQLite's write lock at BEGIN.
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
 
 
 def init_app(app: Flask) -> None:
@@ -63,8 +67,21 @@ def _sqlite_begin(connection) -> None:
     the lock at BEGIN makes concurrent writers queue for busy_timeout instead; GET
     requests stay deferred, so readers never block.
     """
-    immediate = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    immediate = _writing.get() or (
+        has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    )
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def writing():
+    """Work outside a request that reads and then writes (the mail worker): on SQLite its
+    transactions begin IMMEDIATE, so concurrent writers queue instead of failing."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:

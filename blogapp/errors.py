@@ -5,7 +5,7 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
 
 from .extensions import db, login_manager
 
@@ -42,8 +42,10 @@ def render_error(status: int, message: str = "", headers: dict | None = None):
     if wants_json:
         response = jsonify(error=TITLES.get(status, "Error"), status=status)
     else:
+        # A missing page gets its own, in the site's words, with search and ways on (issue 17).
+        template = "errors/404.html" if status == 404 else "errors/error.html"
         response = render_template(
-            "errors/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+            template, status=status, title=TITLES.get(status, "Error"), message=message
         )
     return response, status, headers or {}
 
@@ -59,7 +61,10 @@ def http_error(error: HTTPException):
     if error.code == 405:
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-    return render_error(error.code, error.description if error.code != 500 else "", headers)
+    message = error.description if error.code != 500 else ""
+    if error.code == 404 and message == NotFound.description:
+        message = ""  # Werkzeug's own words; the 404 page says it in ours
+    return render_error(error.code, message, headers)
 
 
 def database_unavailable(error: Exception):

@@ -18,6 +18,8 @@ from bleach.linkifier import LinkifyFilter, build_url_re
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
 
+from . import uploads
+
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 COMMENT_REL = "nofollow ugc noopener"
 # Bare URLs are linked for these schemes only (bleach would also link ftp:// and others).
@@ -193,6 +195,58 @@ class _Cleaner(Cleaner):
         self.walker = lambda dom: _DropContents(walker(dom))
 
 
+# How wide an image in a post shows: the article's measure on wide screens, else the screen.
+POST_IMAGE_SIZES = "(min-width: 46rem) 42rem, 100vw"
+
+
+class _PictureFilter(Filter):
+    """An <img> of one of our uploads becomes a <picture> offering its AVIF/WebP copies.
+
+    Runs after sanitizing and builds the markup from the stored name alone (uploads.sources),
+    so authors still can't write <picture>, <source> or srcset themselves: only src and alt
+    come from them, and only a name uploads.py made gets the extra sources.
+    """
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token["type"] == "EmptyTag" and token["name"] == "img":
+                yield from self._picture(token)
+            else:
+                yield token
+
+    def _picture(self, token: dict):
+        src = token["data"].get((None, "src"), "")
+        name = src[len(uploads.PUBLIC_PATH) :] if src.startswith(uploads.PUBLIC_PATH) else ""
+        if not uploads.is_stored_name(name):
+            yield token
+            return
+
+        def url(file: str) -> str:
+            return uploads.PUBLIC_PATH + file
+
+        img = dict(token["data"])
+        img[(None, "srcset")] = uploads.srcset(name, url)
+        img[(None, "sizes")] = POST_IMAGE_SIZES
+        img[(None, "loading")] = "lazy"
+        sources = uploads.sources(name, url)
+        if sources:
+            yield {"type": "StartTag", "name": "picture", "namespace": None, "data": {}}
+        for mime, srcset in sources:
+            yield {
+                "type": "EmptyTag",
+                "name": "source",
+                "namespace": None,
+                "data": {
+                    (None, "type"): mime,
+                    (None, "srcset"): srcset,
+                    (None, "sizes"): POST_IMAGE_SIZES,
+                },
+            }
+        yield {**token, "data": img}
+        if sources:
+            yield {"type": "EndTag", "name": "picture", "namespace": None}
+
+
 def _set_rel(rel: str, attrs: dict, new: bool = False) -> dict:
     attrs[(None, "rel")] = rel
     return attrs
@@ -232,6 +286,7 @@ def render_post(source: str, source_format: str = "markdown", excerpt: str = "")
                 LinkifyFilter, url_re=_URL_RE, callbacks=[_post_link], skip_tags={"pre", "code"}
             ),
             partial(_HeadingFilter, toc=toc),
+            _PictureFilter,
         ],
     )
     html = cleaner.clean(raw_html)

@@ -74,6 +74,15 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# The badge a staff member's comments carry, by role (issue 17). Keyed by the role's value so
+# roles added later (an "editor") get theirs by adding a line here; members carry none.
+ROLE_BADGES = {"author": "Author", "editor": "Editor", "admin": "Moderator"}
+
+
+def role_badge(role: str | None) -> str:
+    return ROLE_BADGES.get(role or "", "")
+
+
 class PostKind(enum.StrEnum):
     POST = "post"
     PAGE = "page"
@@ -114,6 +123,10 @@ class User(UserMixin, db.Model):
     # Authors: an email on each new comment on their posts (unsubscribe link turns it off).
     notify_comments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # -- the public profile (issue 17): self-declared, e.g. "RN, BSN"; an uploaded avatar's
+    # stored name (uploads.py), initials are shown without one.
+    credentials: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    avatar: Mapped[str | None] = mapped_column(String(100))
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
@@ -136,6 +149,13 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters from the shown name, for the avatar stand-in."""
+        spaced = self.name.replace("_", " ").replace("-", " ")
+        words = [w for w in spaced.split() if w[:1].isalnum()]
+        return "".join(w[0] for w in words[:2]).upper() or self.username[:1].upper()
 
     def set_password(self, password: str) -> None:
         # NFKC: the same password typed on another keyboard or OS still matches.
@@ -318,6 +338,28 @@ class Subscription(db.Model):
     __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
 
 
+class MediaImage(db.Model):
+    """An image an author uploaded for use inside posts (the media page, issue 17).
+
+    Its files are uploads.py's (the stored name and its variants); where it is used is found
+    by looking for the name in posts' sources, so nothing has to be kept in step.
+    """
+
+    __tablename__ = "media_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_media_images_owner", "owner_id", "created_at"),)
+
+
 class Setting(db.Model):
     """Site settings an admin edits (e.g. the moderation word list), as key and text value."""
 
@@ -327,4 +369,134 @@ class Setting(db.Model):
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+# --- mail: the outbox and the newsletter --------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a worker (first try, or a retry after next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until claimed_until (then claimable again)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; an admin may retry it
+    CANCELLED = "cancelled"  # a newsletter whose subscriber left before it went out
+
+
+class OutboxMessage(db.Model):
+    """One email to deliver, written in the same commit as the change that caused it.
+
+    Newsletter rows carry no body: it is built when sent, from the newsletter and the
+    subscriber (each gets their own unsubscribe link), so 10,000 of them stay small.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str | None] = mapped_column(Text)
+    headers_json: Mapped[str] = mapped_column(Text, default="{}")
+    newsletter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("newsletters.id", ondelete="CASCADE")
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # One newsletter reaches one subscriber once, however many workers expand it.
+        Index("uq_outbox_newsletter_subscriber", "newsletter_id", "subscriber_id", unique=True),
+        # Ids are in admin links (retry): never given twice, on SQLite too.
+        {"sqlite_autoincrement": True},
+    )
+
+
+class SubscriberStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the address to be confirmed
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Frequency(enum.StrEnum):
+    EVERY_POST = "post"
+    WEEKLY = "weekly"
+
+
+subscriber_categories = Table(
+    "subscriber_categories",
+    db.metadata,
+    Column("subscriber_id", ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_subscriber_categories_category_id", "category_id", "subscriber_id"),
+)
+
+
+class Subscriber(db.Model):
+    """An address that wants new posts by email (every post or weekly; all or some categories)."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.PENDING)
+    frequency: Mapped[str] = mapped_column(String(16), default=Frequency.EVERY_POST)
+    all_categories: Mapped[bool] = mapped_column(Boolean, default=True)
+    # In every link for this subscriber: a new key (after unsubscribing) voids the old links.
+    link_key: Mapped[str] = mapped_column(String(32))
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(
+        secondary=subscriber_categories, lazy="selectin", order_by=Category.name
+    )
+
+    __table_args__ = (
+        Index("ix_subscribers_status_frequency", "status", "frequency"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class NewsletterKind(enum.StrEnum):
+    POST = "post"  # one new post, to every-post subscribers
+    DIGEST = "digest"  # a week's posts, to weekly subscribers
+    TEST = "test"  # an admin's "send me a test"
+
+
+class Newsletter(db.Model):
+    """One newsletter issue; its recipients' outbox rows are made when send_after comes."""
+
+    __tablename__ = "newsletters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default=NewsletterKind.POST)
+    # Unique: a post is announced once; a week's digest is made once ("2026-W49").
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), unique=True
+    )
+    period: Mapped[str | None] = mapped_column(String(16), unique=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expanded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_newsletters_due", "expanded_at", "send_after"),
+        {"sqlite_autoincrement": True},
     )

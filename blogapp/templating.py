@@ -2,12 +2,14 @@
 
 from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import site_settings
 from .extensions import db
 from .links import absolute_url_for
 from .models import Category, Post, PostKind, PostStatus
@@ -19,15 +21,18 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals["site_nav"] = site_nav
     app.jinja_env.globals["absolute_url_for"] = absolute_url_for
+    app.jinja_env.globals["staff_nav"] = staff_nav
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
     @app.context_processor
     def site_identity():
+        settings = site_settings.current()
         return {
-            "site_title": current_app.config["BLOG_TITLE"],
-            "site_tagline": current_app.config["BLOG_TAGLINE"],
+            "site_title": settings.title,
+            "site_tagline": settings.tagline,
+            "site_settings": settings,
         }
 
 
@@ -77,22 +82,82 @@ def _iso(value: datetime | date, zone) -> str:
     return value.isoformat()
 
 
+class NavLink(NamedTuple):
+    key: str  # "category:3" or "page:12": how site settings name it
+    label: str
+    url: str
+
+
 def site_nav() -> dict:
-    """Categories for the header and pages for the footer, loaded once per request."""
+    """The header's and footer's links (in the admin's order), loaded once per request.
+
+    Also the full lists: "categories" (by name) and "pages" (published, by title).
+    """
     if "site_nav" not in g:
-        g.site_nav = {"categories": [], "pages": []}
+        g.site_nav = {"categories": [], "pages": [], "header": [], "footer": []}
         if not g.get("database_down"):
             try:
-                g.site_nav = {
-                    "categories": db.session.scalars(
-                        select(Category).order_by(Category.name)
-                    ).all(),
-                    "pages": db.session.execute(
-                        select(Post.title, Post.slug)
-                        .where(Post.kind == PostKind.PAGE, Post.status == PostStatus.PUBLISHED)
-                        .order_by(Post.title)
-                    ).all(),
-                }
+                categories = db.session.scalars(select(Category).order_by(Category.name)).all()
+                pages = db.session.execute(
+                    select(Post.id, Post.title, Post.slug)
+                    .where(Post.kind == PostKind.PAGE, Post.status == PostStatus.PUBLISHED)
+                    .order_by(Post.title)
+                ).all()
             except SQLAlchemyError:
                 db.session.rollback()
+            else:
+                links = [
+                    NavLink(f"category:{c.id}", c.name, url_for("posts.category", slug=c.slug))
+                    for c in categories
+                ] + [
+                    NavLink(f"page:{p.id}", p.title, url_for("posts.page", slug=p.slug))
+                    for p in pages
+                ]
+                settings = site_settings.current()
+                g.site_nav = {
+                    "categories": categories,
+                    "pages": pages,
+                    **{
+                        place: settings.layout(place).arrange(
+                            [(link.key, link) for link in links], kind
+                        )
+                        for place, kind in site_settings.NAV_PLACES.items()
+                    },
+                    "all_links": links,
+                }
     return g.site_nav
+
+
+class StaffLink(NamedTuple):
+    label: str
+    endpoint: str
+    count: int | None = None  # shown beside the label (comments waiting)
+
+
+def staff_nav() -> list[StaffLink]:
+    """The signed-in person's staff links for the header; none for readers and members.
+
+    Only signed-in pages carry these, and the page cache never stores or serves those
+    (blogapp/cache/pages.py: a session with a user in it bypasses the cache both ways).
+    """
+    from flask_login import current_user
+
+    from .comments import services as comment_services
+    from .models import Role
+    from .permissions import has_role
+
+    if not has_role(current_user, Role.AUTHOR):
+        return []
+    links = [
+        StaffLink("Write", "posts.new"),
+        StaffLink("Dashboard", "posts.dashboard"),
+        # Authors moderate their own posts' comments, admins everyone's: the count says so.
+        StaffLink("Comments", "admin.comments", comment_services.pending_count(current_user)),
+    ]
+    if current_user.is_admin:
+        links += [
+            StaffLink("Users", "admin.users"),
+            StaffLink("Categories", "admin.categories"),
+            StaffLink("Settings", "admin.settings"),
+        ]
+    return links

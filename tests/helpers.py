@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -19,6 +21,8 @@ def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> d
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_SUPPRESS_SEND": True,
+        # Mail waits in the outbox until a test delivers it (record_mail) or runs a worker.
+        "MAIL_DELIVERY": "worker",
         "PAGE_CACHE_ENABLED": False,
         # The too-fast-to-be-human comment check is off unless a test turns it on.
         "COMMENT_MIN_SECONDS": 0,
@@ -51,8 +55,10 @@ def empty_tables(app) -> None:
     """End a test's use of its database: PostgreSQL tables are shared, so empty them."""
     from sqlalchemy import text
 
+    from blogapp import outbox
     from blogapp.extensions import db
 
+    outbox.stop_thread(app)
     with app.app_context():
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
@@ -60,6 +66,28 @@ def empty_tables(app) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+def deliver_mail(app) -> int:
+    """Run one worker pass in this process: what the outbox holds is sent now."""
+    from blogapp import outbox
+
+    with app.app_context():
+        return outbox.run_once("test-worker")
+
+
+@contextlib.contextmanager
+def record_mail(app) -> Iterator[list]:
+    """Flask-Mail's recorder around a block, delivering the outbox at its end.
+
+    Mail queued before the block is delivered first, outside the recording.
+    """
+    from blogapp.extensions import mail
+
+    deliver_mail(app)
+    with mail.record_messages() as messages:
+        yield messages
+        deliver_mail(app)
 
 
 class AuthActions:

@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from blogapp.extensions import db, mail
+from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Role, User
 from tests.builders import PASSWORD, make_post, make_user
-from tests.helpers import AuthActions, csrf_token, post_form
+from tests.helpers import AuthActions, csrf_token, post_form, record_mail
 from tests.member_roles import ROLES, sign_in_as
 from tests.test_auth import NEW_PASSWORD, link_in
 
@@ -110,7 +110,7 @@ def test_password_change_needs_the_current_one(app, client, carol):
 def test_password_change_ends_other_sessions_and_keeps_this_one(app, client, carol):
     phone = app.test_client()
     AuthActions(phone).login("carol", remember=True)
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         response = post_form(
             client,
             "/account/password",
@@ -126,7 +126,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app, client, car
 
 
 def test_email_change_takes_effect_only_when_the_new_address_confirms(app, client, carol):
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         response = post_form(
             client, "/account/email", {"email": "Carol.New@Example.org", "current": PASSWORD}
         )
@@ -153,7 +153,7 @@ def test_email_change_refuses_wrong_password_and_taken_addresses(app, client, ca
         client, "/account/email", {"email": "x@example.org", "current": "nope nope"}
     )
     assert response.status_code == 400 and 'value="x@example.org"' in response.text
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(client, "/account/email", {"email": "free@example.org", "current": PASSWORD})
     path = link_in(outbox[0])
     with app.app_context():

@@ -473,7 +473,10 @@ def test_dashboard_lists_own_posts_with_comment_counts_and_pending_highlighted(c
     page = client.get("/dashboard").text
     assert "Mine with comments" in page and "My draft" in page
     assert "Someone else’s" not in page
-    assert re.search(r"3\s*<strong class=\"pending-badge\">2 pending</strong>", page)
+    # "N pending" opens that post's moderation queue.
+    assert re.search(
+        rf'3\s*<a class="pending-badge" href="/admin/comments\?post={mine.id}">2 pending', page
+    )
 
 
 def test_admin_dashboard_shows_everyones_posts(client, ctx, auth):
@@ -502,7 +505,8 @@ def test_dashboard_counts_pending_comments_in_one_query(client, author, app):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     comment_queries = [s for s in statements if "FROM comments" in s]
-    assert len(comment_queries) == 1
+    # One for every row's count, one for the staff header's "Comments N waiting".
+    assert len(comment_queries) == 2
 
 
 def test_unpublish_makes_a_post_a_draft_again(client, author):

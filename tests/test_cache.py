@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import time
 import uuid
 from datetime import timedelta
@@ -17,9 +18,9 @@ from wtforms.validators import DataRequired
 
 from blogapp import cache, create_app
 from blogapp.extensions import db
-from blogapp.models import Comment, CommentStatus, Post, PostStatus, Setting, User
+from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, Setting, User
 from tests import helpers
-from tests.builders import make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 from tests.servers import REDIS_URL, redis_or_missing
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -281,6 +282,7 @@ def test_other_cookies_bypass_the_cache(cached, client):
 
 def test_not_found_and_own_cookie_responses_are_not_stored(cached, client):
     @cached.get("/test-sets-cookie")
+    @cache.public_page
     def sets_cookie():
         response = cached.make_response("<p>Counter page</p>")
         response.set_cookie("visits", "1")
@@ -308,6 +310,7 @@ class NoteForm(FlaskForm):
     note = StringField("Note", validators=[DataRequired()])
 
 
+@cache.public_page
 def note_view():
     """A page with a CSRF-protected form (like the comment form), and where it posts."""
     form = NoteForm()
@@ -529,3 +532,112 @@ def test_create_app_installs_the_fast_path_only_with_the_cache_on(tmp_path):
     off = create_app(helpers.test_config(url, UPLOAD_DIR=str(tmp_path)))
     assert isinstance(on.wsgi_app, cache.FastHits)
     assert not isinstance(off.wsgi_app, cache.FastHits)
+
+
+# -- fail closed, and one answer on every path -----------------------------------------
+
+# Every view marked @public_page, with an address of it among the data made below.
+PUBLIC_PAGES = {
+    "posts.index": "/",
+    "posts.detail": "/posts/{post}",
+    "posts.page": "/pages/{page}",
+    "posts.category": "/category/{category}",
+    "posts.tag": "/tag/{tag}",
+    "posts.author": "/author/{author}",
+    "posts.archive": "/archive/{year}/{month}",
+    "discovery.feed": "/feed.xml",
+    "discovery.category_feed": "/category/{category}/feed.xml",
+    "discovery.comments_feed": "/posts/{post}/comments/feed.xml",
+    "discovery.sitemap_xml": "/sitemap.xml",
+    "discovery.robots_txt": "/robots.txt",
+    "discovery.search": "/search?q=handwashing",
+    "comments.reply": "/comments/{comment}/reply",
+}
+PER_ANSWER = {"date", "x-page-cache"}  # the clock, and which path answered
+
+
+def test_only_views_marked_public_are_cached(cached):
+    with cached.app_context():
+        public = {endpoint for endpoint in cached.view_functions if cache.is_public(endpoint)}
+    assert public == set(PUBLIC_PAGES)
+
+    @cached.get("/test-unmarked")
+    def unmarked():
+        return "<p>The same for everyone, but nobody said it may be shared</p>"
+
+    visitor = cached.test_client()
+    for _ in range(2):
+        page = visitor.get("/test-unmarked")
+        assert page.status_code == 200 and "X-Page-Cache" not in page.headers
+
+
+def header_list(response, mask=()) -> list[tuple[str, str]]:
+    """A response's headers but the visitor's own cookie, sorted; masked ones only say so."""
+    found = []
+    for name, value in response.headers:
+        name = name.lower()
+        if name not in PER_ANSWER and name != "set-cookie":
+            found.append((name, "(made per visitor)" if name in mask else value))
+    return sorted(found)
+
+
+def cookie_attributes(response) -> str | None:
+    cookie = response.headers.get("Set-Cookie")
+    return cookie.split(";", 1)[1] if cookie else None
+
+
+def public_addresses() -> dict[str, str]:
+    """Data for every public page; each one's address."""
+    author = make_user(role="author", username="hana")
+    category = make_category("Advice")
+    post = make_post(author, title="Handwashing that sticks", tags=["hygiene"], category=category)
+    page = make_post(author, title="About us", kind=PostKind.PAGE)
+    comment = make_comment(post, "Thank you, this helped.")
+    names = {
+        "post": post.slug,
+        "page": page.slug,
+        "category": category.slug,
+        "tag": "hygiene",
+        "author": author.username,
+        "year": post.published_at.year,
+        "month": post.published_at.month,
+        "comment": comment.id,
+    }
+    return {endpoint: url.format(**names) for endpoint, url in PUBLIC_PAGES.items()}
+
+
+def test_a_cached_answer_carries_exactly_the_headers_of_the_uncached_one(cached):
+    """Every public page: the miss, a hit through Flask and a hit before Flask agree.
+
+    Only what is made for each visitor may differ: the ETag of a page with a form (it holds
+    the visitor's CSRF secret) and the fast path's new session cookie, which must look
+    exactly like the one Flask itself would set.
+    """
+    cached.wsgi_app = cache.FastHits(cached, cached.extensions["page_cache"], cached.wsgi_app)
+    with cached.app_context():
+        addresses = public_addresses()
+    with_session = cached.test_client()
+    with with_session.session_transaction() as session:
+        session["csrf_token"] = secrets.token_hex(20)  # a session with nothing personal in it
+    for endpoint, url in addresses.items():
+        first_visit = cached.test_client().get(url)  # no cookies: Flask starts a session
+        cache.bump_generation(cached)
+        miss = with_session.get(url)
+        flask_hit = with_session.get(url)
+        fast_hit = cached.test_client().get(url)
+        assert miss.status_code == flask_hit.status_code == fast_hit.status_code == 200, url
+        assert miss.headers["X-Page-Cache"] == "miss", url
+        assert flask_hit.headers["X-Page-Cache"] == fast_hit.headers["X-Page-Cache"] == "hit"
+        assert flask_hit.data == miss.data, url
+        assert header_list(flask_hit) == header_list(miss), endpoint
+        per_visitor = {"etag"} if cookie_attributes(fast_hit) else set()
+        assert header_list(fast_hit, per_visitor) == header_list(miss, per_visitor), endpoint
+        assert cookie_attributes(fast_hit) == cookie_attributes(first_visit), endpoint
+        if not per_visitor:  # the same bytes for everyone: both paths answer 304 alike
+            asked = {"If-None-Match": miss.headers["ETag"]}
+            through_flask = with_session.get(url, headers=asked)
+            before_flask = cached.test_client().get(url, headers=asked)
+            assert through_flask.status_code == before_flask.status_code == 304, url
+            assert header_list(through_flask) == header_list(before_flask), endpoint
+        if endpoint == "discovery.search":  # results stay out of indexes, cached or not
+            assert fast_hit.headers["X-Robots-Tag"] == "noindex"

@@ -626,6 +626,22 @@ def test_held_ids_leave_the_session_once_decided(client, app, post):
         assert "held_comments" not in session
 
 
+def test_loading_a_thread_reads_without_writing_the_session(app, post):
+    """The read says which held comments were decided; only the page forgets them."""
+    from flask import session
+
+    from blogapp.comments import thread
+
+    decided = add(app, post, "Was held, now approved")
+    with app.test_request_context(f"/posts/{post}"):
+        session["held_comments"] = [decided]
+        session.modified = False
+        found = db.session.scalar(select(Post).where(Post.slug == post))
+        threads, pages, forget = thread.load_thread(found, 1, False, [decided])
+        assert forget == [decided] and [node.id for node in threads] == [decided]
+        assert not session.modified and session["held_comments"] == [decided]
+
+
 def test_follow_toggle(client, app, auth, post):
     with app.app_context():
         make_user("mia")

@@ -21,6 +21,7 @@ def mail_app(database_url, tmp_path):
             MAIL_SERVER="127.0.0.1",
             MAIL_PORT=port,
             MAIL_SUPPRESS_SEND=False,
+            MAIL_DELIVERY="thread",  # delivered in the background, as under `flask run`
             MAIL_DEFAULT_SENDER="AlliedUP Co-op Blog <blog@alliedup.example>",
         ) as app:
             yield app, inbox

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from blogapp.comments.moderation import truncate_ip
-from blogapp.extensions import db, mail
+from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, Role, Subscription, User, utcnow
 from tests.builders import make_post, make_user
-from tests.helpers import AuthActions, csrf_token, post_form
+from tests.helpers import AuthActions, csrf_token, post_form, record_mail
 from tests.test_comments import add, guest_comment, status_of
 
 
@@ -149,7 +149,7 @@ def test_pending_links_shown_to_moderators_in_queue(app, people):
 
 def test_author_emailed_with_confirmation_links_that_act_only_on_post(app, people):
     client = app.test_client()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(client, people["mine"], "A question for the writer")
     assert len(outbox) == 1
     message = outbox[0]
@@ -186,7 +186,7 @@ def test_forged_or_foreign_moderation_link_refused(app, people):
 
 def test_unsubscribe_link_get_shows_button_post_acts_one_click(app, people):
     client = app.test_client()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(client, people["mine"], "Hello writer")
     header = outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
     path = header.split("localhost", 1)[1]
@@ -199,7 +199,7 @@ def test_unsubscribe_link_get_shows_button_post_acts_one_click(app, people):
     assert response.status_code == 200 and "Done" in response.text
     with app.app_context():
         assert not db.session.scalar(select(User.notify_comments).where(User.username == "writer"))
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(app.test_client(), people["mine"], "Nobody told")
     assert outbox == []
     assert app.test_client().get("/comments/unsubscribe/forged").status_code == 404
@@ -217,7 +217,7 @@ def test_reply_and_follower_notifications(app, people):
     to_ana = add(app, people["mine"], "Ana's point", user=ana_id)
     to_quiet = add(app, people["mine"], "Quiet point", user=quiet_id)
     client = signed_in(app, "mia")
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             client,
             f"/posts/{people['mine']}/comments",
@@ -228,7 +228,7 @@ def test_reply_and_follower_notifications(app, people):
     for message in outbox:
         assert "List-Unsubscribe" in message.extra_headers
         assert "/comments/unsubscribe/" in message.body
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             client,
             f"/posts/{people['mine']}/comments",
@@ -243,13 +243,13 @@ def test_held_comment_notifies_followers_only_when_approved(app, people):
         post_id = db.session.scalar(select(Post.id).where(Post.slug == people["mine"]))
         db.session.add(Subscription(user_id=fan.id, post_id=post_id))
         db.session.commit()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         guest_comment(app.test_client(), people["mine"], "First-timer")
     assert [m.recipients[0] for m in outbox] == ["writer@example.org"]
     cid = None
     with app.app_context():
         cid = db.session.scalar(select(Comment.id).where(Comment.body_md == "First-timer"))
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(
             signed_in(app, "boss"), "/admin/comments", {"ids": [str(cid)], "action": "approve"}
         )
@@ -262,7 +262,7 @@ def test_follower_unsubscribe_from_email(app, people):
         post_id = db.session.scalar(select(Post.id).where(Post.slug == people["mine"]))
         db.session.add(Subscription(user_id=fan.id, post_id=post_id))
         db.session.commit()
-    with mail.record_messages() as outbox:
+    with record_mail(app) as outbox:
         post_form(signed_in(app, "mia"), f"/posts/{people['mine']}/comments", {"body": "hi"})
     to_fan = next(m for m in outbox if m.recipients == ["fan@example.org"])
     path = to_fan.extra_headers["List-Unsubscribe"].strip("<>").split("localhost", 1)[1]
@@ -314,3 +314,86 @@ def test_purge_comments_command(app, people, runner):
     assert status_of(app, body="Old held") is None and status_of(app, body="Old spam") is None
     assert status_of(app, body="New held") == CommentStatus.PENDING
     assert status_of(app, body="Old approved") == CommentStatus.APPROVED
+
+
+# ------------------------------------------------------------------ one click per row
+
+
+def row_action(client, value, path="/admin/comments"):
+    return client.post(path, data={"csrf_token": csrf_token(client, path), "row": value})
+
+
+def test_each_row_has_its_own_buttons_post_link_history_and_held_reason(app, people):
+    add(app, people["mine"], "Earlier approved", guest_email="x@example.org")
+    add(app, people["mine"], "Earlier spam", status=CommentStatus.SPAM, guest_email="x@example.org")
+    held = add(
+        app,
+        people["mine"],
+        "Held one",
+        status=CommentStatus.PENDING,
+        guest_email="x@example.org",
+        held_reason="A first comment is reviewed by a moderator before it appears.",
+    )
+    page = signed_in(app, "writer").get("/admin/comments").text
+    row = re.search(rf'<tr id="queue-comment-{held}">(.*?)</tr>', page, re.S).group(1)
+    for label in ("Approve", "Spam", "Delete", "Approve and reply"):
+        assert re.search(
+            rf'<button type="submit" name="row" value="[a-z]+:{held}"[^>]*>{label}<', row
+        ), label
+    assert "<strong>Held:</strong> A first comment is reviewed" in row
+    assert "2 earlier comments, 1 approved" in row
+    assert "Writer&#39;s post" in row or "Writer's post" in row
+    assert f'href="/posts/{people["mine"]}#comments"' in row  # where it will show
+    approved = add(app, people["mine"], "Shown one")
+    page = signed_in(app, "writer").get("/admin/comments?status=approved").text
+    row = re.search(rf'<tr id="queue-comment-{approved}">(.*?)</tr>', page, re.S).group(1)
+    assert f'href="/comments/{approved}"' in row and "View in thread" in row  # its permalink
+
+
+@pytest.mark.parametrize("action, status", [("approve", "approved"), ("spam", "spam")])
+def test_a_row_button_acts_on_that_comment_alone(app, people, action, status):
+    one = add(app, people["mine"], "First", status=CommentStatus.PENDING)
+    two = add(app, people["mine"], "Second", status=CommentStatus.PENDING)
+    client = signed_in(app, "writer")
+    response = client.post(
+        "/admin/comments",
+        data={
+            "csrf_token": csrf_token(client, "/admin/comments"),
+            "row": f"{action}:{one}",
+            "ids": [str(two)],  # ticked, but the row's own button names only its comment
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("#queue")
+    assert status_of(app, one) == status
+    assert status_of(app, two) == "pending"
+    assert "The comment by Ana was" in client.get(response.headers["Location"]).text
+
+
+def test_row_delete_and_approve_and_reply(app, people):
+    gone = add(app, people["mine"], "Delete me", status=CommentStatus.PENDING)
+    client = signed_in(app, "writer")
+    assert row_action(client, f"delete:{gone}").status_code == 302
+    assert status_of(app, gone) is None
+    held = add(app, people["mine"], "Answer me", status=CommentStatus.PENDING)
+    response = row_action(client, f"reply:{held}")
+    assert response.headers["Location"] == f"/comments/{held}/reply"
+    assert status_of(app, held) == "approved"  # a reply shows under a shown comment
+    assert "Reply to Ana" in client.get(response.headers["Location"]).text
+
+
+@pytest.mark.parametrize(
+    "value", ["approve", "approve:", "approve:x", "burn:1", "reply:-1", "a" * 5000]
+)
+def test_a_bad_row_value_is_a_400(app, people, value):
+    assert row_action(signed_in(app, "writer"), value).status_code == 400
+
+
+def test_row_buttons_need_csrf_and_the_right_to_moderate(app, people):
+    theirs = add(app, people["theirs"], "Not yours", status=CommentStatus.PENDING)
+    writer = signed_in(app, "writer")
+    assert writer.post("/admin/comments", data={"row": f"approve:{theirs}"}).status_code == 400
+    for action in ("approve", "spam", "delete", "reply"):
+        response = row_action(writer, f"{action}:{theirs}")
+        assert response.status_code == 302
+        assert "/reply" not in response.headers["Location"]
+    assert status_of(app, theirs) == "pending"

@@ -19,7 +19,16 @@ from sqlalchemy import select
 from blogapp import create_app
 from blogapp.extensions import db
 from blogapp.markup import render_comment
-from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, User, utcnow
+from blogapp.models import (
+    Comment,
+    CommentStatus,
+    MediaImage,
+    Post,
+    PostKind,
+    PostStatus,
+    User,
+    utcnow,
+)
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
 
@@ -59,6 +68,7 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("comments.create", "POST"): EVERYONE,
     ("comments.edit", "GET"): COMMENTER,
     ("comments.edit", "POST"): COMMENTER,
+    ("comments.confirm_delete", "GET"): COMMENT_DELETERS,
     ("comments.delete", "POST"): COMMENT_DELETERS,
     ("comments.follow", "POST"): SIGNED_IN,
     ("comments.moderate_link", "GET"): OPEN,
@@ -108,6 +118,28 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("admin.add_category", "POST"): ADMIN,
     ("admin.rename_category", "POST"): ADMIN,
     ("admin.delete_category", "POST"): ADMIN,
+    # The media library (issue 17): authors' own images; "author" owns the image under test.
+    ("media.library", "GET"): AUTHORS,
+    ("media.library", "POST"): AUTHORS,
+    ("media.delete", "GET"): OWNER,
+    ("media.delete", "POST"): OWNER,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.save_settings", "POST"): ADMIN,
+    # The newsletter: anyone subscribes; its links never ask anyone to sign in.
+    ("newsletter.subscribe", "GET"): EVERYONE,
+    ("newsletter.subscribe", "POST"): EVERYONE,
+    ("newsletter.confirm", "GET"): OPEN,
+    ("newsletter.confirm", "POST"): OPEN,
+    ("newsletter.unsubscribe", "GET"): OPEN,
+    ("newsletter.unsubscribe", "POST"): OPEN,
+    ("newsletter.account", "GET"): SIGNED_IN,
+    ("newsletter.account", "POST"): SIGNED_IN,
+    ("admin.subscribers", "GET"): ADMIN,
+    ("admin.subscribers_csv", "GET"): ADMIN,
+    ("admin.newsletter_test", "POST"): ADMIN,
+    ("admin.newsletter_settings", "POST"): ADMIN,
+    ("admin.mail", "GET"): ADMIN,
+    ("admin.mail_retry", "POST"): ADMIN,
 }
 
 
@@ -168,6 +200,9 @@ def build_world(app) -> dict:
         comment = add_comment(post, users["member"], "A member's comment")
         on_others = add_comment(others, users["member"], "On the other author's post")
         by_other_member = add_comment(post, users["target"], "Somebody else's comment")
+        image = MediaImage(owner=users["author"], name="0" * 32 + "_10.png", alt="An image")
+        db.session.add(image)
+        db.session.commit()
         ids = {name: user.id for name, user in users.items()}
         world = {
             "users": ids,
@@ -181,6 +216,7 @@ def build_world(app) -> dict:
             "comment": comment.id,
             "comment_on_others": on_others.id,
             "comment_by_other_member": by_other_member.id,
+            "image": image.id,
             "published": post.published_at,
         }
     upload_dir = Path(app.config["UPLOAD_DIR"])
@@ -202,6 +238,7 @@ def url_values(world: dict, rule) -> dict:
         "comment_id": world["comment"],
         "category_id": world["category_id"],
         "user_id": world["users"]["target"],
+        "image_id": world["image"],
         "token": "not-a-real-token",
     }
     values = {arg: by_name[arg] for arg in rule.arguments}

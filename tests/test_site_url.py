@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from blogapp.extensions import mail
 from blogapp.links import absolute_url_for
 from blogapp.models import Role
 from tests.builders import make_post, make_user
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, record_mail
 from tests.member_roles import own_app
 
 ROOT = Path(__file__).parent.parent
@@ -53,7 +52,7 @@ def post_as(client, path: str, data: dict):
 def test_forged_host_gets_400_and_no_reset_mail(site_app):
     evil = on(site_app, "evil.example")
     assert evil.get("/").status_code == 400
-    with mail.record_messages() as outbox:
+    with record_mail(site_app) as outbox:
         response = evil.post("/auth/reset", data={"email": "carol@example.org"})
     assert response.status_code == 400
     assert outbox == []
@@ -61,7 +60,7 @@ def test_forged_host_gets_400_and_no_reset_mail(site_app):
 
 def test_reset_link_points_at_site_url_whatever_host_asked(site_app):
     client = on(site_app, ALIAS)
-    with mail.record_messages() as outbox:
+    with record_mail(site_app) as outbox:
         post_as(client, "/auth/reset", {"email": "carol@example.org"})
     (message,) = outbox
     links = re.findall(r"https?://\S+", message.body)
@@ -71,7 +70,7 @@ def test_reset_link_points_at_site_url_whatever_host_asked(site_app):
 
 def test_comment_emails_and_list_unsubscribe_point_at_site_url(site_app):
     client = on(site_app, ALIAS)
-    with mail.record_messages() as outbox:
+    with record_mail(site_app) as outbox:
         post_as(
             client,
             "/posts/night-shifts/comments",

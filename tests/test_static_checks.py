@@ -42,3 +42,37 @@ def test_bandit_would_catch_a_real_finding(tmp_path):
     result = run_tool("bandit", "-q", str(bad))
     assert result.returncode == 1
     assert "B602" in result.stdout
+
+
+def imported_names(path: Path) -> dict[str, set[str]]:
+    """Every module a file imports (at any depth in it), with the names taken from each."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            found.setdefault(module, set()).update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                found.setdefault(alias.name, set())
+    return found
+
+
+SERVICES = sorted((ROOT / "blogapp").rglob("*services.py"))
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_services_take_plain_values(path):
+    """A module that changes data never reads the request, the session or who is signed in."""
+    per_request = {"request", "session", "current_user", "g"}
+    for module, names in imported_names(path).items():
+        if module in ("flask", "flask_login"):
+            assert not names & per_request, f"{path.name} imports {names & per_request}"
+
+
+def test_comment_services_import_neither_forms_nor_the_thread():
+    """Forms use services (a Draft), never the other way round: no import cycle."""
+    modules = imported_names(ROOT / "blogapp" / "comments" / "services.py")
+    assert not {".forms", ".thread", "blogapp.comments.forms"} & set(modules)
+    assert not {"forms", "thread"} & modules.get(".", set())

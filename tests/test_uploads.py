@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from blogapp import uploads
 from blogapp.extensions import db
 from blogapp.models import Post
 from tests.builders import make_user
@@ -64,20 +65,32 @@ def test_a_real_image_is_stored_reencoded_and_resized(app, client, author):
     assert response.status_code == 302
     post = saved_post()
     name = post.cover_image
-    assert re.fullmatch(r"[0-9a-f]{32}_2000\.jpg", name)  # random, never the uploaded name
+    formats = uploads.modern_formats()
+    # random, never the uploaded name; the modern copies it has are in the name
+    assert re.fullmatch(rf"[0-9a-f]{{32}}_2000-{formats}\.jpg", name)
+    token = name.split("_")[0]
     folder = app.config["UPLOAD_DIR"]
     stored = sorted(os.listdir(folder))
-    assert len(stored) == 3  # 2000 wide, plus 800 and 1600
+    extensions = ["jpg", *(["avif"] if "a" in formats else []), "webp"]
+    assert len(stored) == 3 * len(extensions)  # 2000 wide, plus 800 and 1600, in each format
     for width in (800, 1600, 2000):
-        with Image.open(os.path.join(folder, name.replace("_2000", f"_{width}"))) as image:
-            assert image.width == width
-            assert not image.getexif()  # camera and GPS data gone
-            assert "exif" not in image.info
+        for ext in extensions:
+            file = name if (width, ext) == (2000, "jpg") else f"{token}_{width}.{ext}"
+            with Image.open(os.path.join(folder, file)) as image:
+                assert image.width == width
+                assert image.format == {"jpg": "JPEG", "avif": "AVIF", "webp": "WEBP"}[ext]
+                assert not image.getexif()  # camera and GPS data gone
+                assert "exif" not in image.info
     page = client.get(f"/posts/{post.slug}").text
     assert f"/uploads/{name}" in page
     assert re.search(
         r'srcset="/uploads/[0-9a-f]{32}_800\.jpg 800w, '
-        r'[^"]+_1600\.jpg 1600w, [^"]+_2000\.jpg 2000w"',
+        r'[^"]+_1600\.jpg 1600w, [^"]+_2000-a?w\.jpg 2000w"',
+        page,
+    )
+    assert re.search(
+        rf'<source type="image/webp" srcset="/uploads/{token}_800\.webp 800w, '
+        rf'/uploads/{token}_1600\.webp 1600w, /uploads/{token}_2000\.webp 2000w"',
         page,
     )
     assert 'alt="Nurses at a shift change"' in page
@@ -87,11 +100,16 @@ def test_a_real_image_is_stored_reencoded_and_resized(app, client, author):
 def test_uploads_are_served_with_their_type_and_nosniff(client, author):
     upload(client, image_bytes("PNG", size=(300, 200)), "tiny.png")
     name = saved_post().cover_image
-    assert name.endswith("_300.png")
-    response = client.get(f"/uploads/{name}")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "image/png"
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert re.search(r"_300(-a?w)?\.png$", name)
+    token = name.split("_")[0]
+    types = {name: "image/png", f"{token}_300.webp": "image/webp"}
+    if "a" in uploads.modern_formats():
+        types[f"{token}_300.avif"] = "image/avif"
+    for file, mime in types.items():
+        response = client.get(f"/uploads/{file}")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == mime
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/uploads/../secret_key").status_code == 404
 
 
@@ -153,7 +171,7 @@ def test_a_cover_needs_alt_text_and_is_kept_while_the_form_is_fixed(app, client,
     assert response.status_code == 400
     assert "Describe the cover image" in response.text
     kept = re.search(
-        r'name="cover_image" type="hidden" value="([0-9a-f]{32}_1000\.jpg)"', response.text
+        r'name="cover_image" type="hidden" value="([0-9a-f]{32}_1000(?:-a?w)?\.jpg)"', response.text
     )
     assert kept, "the uploaded image rides along while the form is fixed"
     assert "A cover image is attached." in response.text

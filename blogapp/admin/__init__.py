@@ -2,5 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-# Each module attaches its routes to bp: users and roles, categories, the moderation queue.
-from . import categories, moderation, users  # noqa: E402,F401
+# Each module attaches its routes to bp: users and roles, categories, the moderation queue,
+# site settings, newsletter subscribers, undelivered mail.
+from . import categories, mail, queue, settings, subscribers, users  # noqa: E402,F401

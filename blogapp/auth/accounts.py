@@ -70,9 +70,14 @@ def email_taken(email: str) -> bool:
 
 
 def create_user(
-    username: str, email: str, password: str, role: str = Role.MEMBER, confirmed: bool = False
+    username: str,
+    email: str,
+    password: str,
+    role: str = Role.MEMBER,
+    confirmed: bool = False,
+    commit: bool = True,
 ) -> User:
-    """Check the rules, then create and commit the user."""
+    """Check the rules, then create and commit the user (or only flush it: commit=False)."""
     if problem := username_problem(username):
         raise AccountError(f"Username: {problem}")
     email = normalize_email(email)
@@ -92,5 +97,8 @@ def create_user(
     )
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()  # the id, for the confirmation link
     return user

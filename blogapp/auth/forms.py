@@ -1,6 +1,7 @@
 """Forms for signing in, signing up, confirming, resetting and the account pages."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
@@ -93,11 +94,21 @@ class ResetForm(FlaskForm):
     )
 
 
+def _one_line(value):
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 class ProfileForm(FlaskForm):
     display_name = StringField(
         "Display name", filters=[_strip], validators=[Optional(), Length(max=80)]
     )
+    # Self-declared (issue 17); the admin-given reviewer credentials are a separate thing.
+    credentials = StringField(
+        "Credentials", filters=[_one_line], validators=[Optional(), Length(max=100)]
+    )
     bio = TextAreaField("Short bio", filters=[_strip], validators=[Optional(), Length(max=BIO_MAX)])
+    avatar = FileField("Avatar")
+    remove_avatar = BooleanField("Remove my avatar")
 
 
 class PasswordChangeForm(ResetForm):

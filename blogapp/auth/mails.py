@@ -1,35 +1,40 @@
 """The account emails: confirm an address, reset a password, notices about changes.
 
-Each returns send_email's result: False means the server could not take it (already logged).
+Each queues its mail in the outbox and commits it together with whatever the session
+already holds (a new account and its confirmation mail are one commit). Nothing here
+waits for SMTP: the worker delivers.
 """
 
 from __future__ import annotations
 
 from flask import render_template
 
-from ..email import send_email
+from ..email import queue_email
+from ..extensions import db
 from ..links import absolute_url_for
 from ..models import User
 from . import services
 
 
-def _send(to: str, subject: str, template: str, **context) -> bool:
+def _send(to: str, subject: str, template: str, commit: bool = True, **context) -> None:
     text = render_template(f"auth/email/{template}.txt", **context)
     html = render_template(f"auth/email/{template}.html", **context)
-    return send_email(to, subject, text, html)
+    queue_email(to, subject, text, html)
+    if commit:
+        db.session.commit()
 
 
-def send_confirmation(user: User) -> bool:
+def send_confirmation(user: User) -> None:
     link = absolute_url_for("auth.confirm", token=services.confirmation_token(user))
-    return _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
+    _send(user.email, "Confirm your email address", "confirm", user=user, link=link)
 
 
-def send_email_change(user: User, new_email: str) -> bool:
+def send_email_change(user: User, new_email: str) -> None:
     """A confirmation link to the new address; the old one is told, in case it wasn't them."""
     token = services.confirmation_token(user, new_email=new_email)
     link = absolute_url_for("auth.confirm", token=token)
-    sent = _send(new_email, "Confirm your new email address", "confirm", user=user, link=link)
-    if sent and user.email:
+    _send(new_email, "Confirm your new email address", "confirm", False, user=user, link=link)
+    if user.email:
         _send(
             user.email,
             "Your email address is being changed",
@@ -37,13 +42,13 @@ def send_email_change(user: User, new_email: str) -> bool:
             user=user,
             new_email=new_email,
         )
-    return sent
+    db.session.commit()
 
 
-def send_reset(user: User) -> bool:
+def send_reset(user: User) -> None:
     link = absolute_url_for("auth.reset", token=services.reset_token(user))
-    return _send(user.email, "Reset your password", "reset", user=user, link=link)
+    _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 
-def send_password_changed(user: User) -> bool:
-    return _send(user.email, "Your password was changed", "password_changed", user=user)
+def send_password_changed(user: User, commit: bool = True) -> None:
+    _send(user.email, "Your password was changed", "password_changed", commit, user=user)

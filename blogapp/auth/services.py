@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
-from ..models import Comment, Post, Role, Subscription, User, utcnow
+from ..models import Comment, MediaImage, Post, Role, Subscription, User, utcnow
 from ..tokens import created_stamp, is_same_row, make_token, read_token, row_named
 from . import accounts
 
@@ -31,6 +31,15 @@ def load_user(session_id: str) -> User | None:
     if user is None or user.session_version != version or user.suspended:
         return None
     return user
+
+
+def is_suspended_session(session_id: str) -> bool:
+    """True when a session id ("id:version") belongs to an account now suspended."""
+    user_id = str(session_id).partition(":")[0]
+    if not user_id.isdigit():
+        return False
+    user = db.session.get(User, int(user_id))
+    return user is not None and user.suspended
 
 
 def find_by_login(login: str) -> User | None:
@@ -62,8 +71,13 @@ def authenticate(login: str, password: str) -> User | None:
 
 
 def register(username: str, email: str, password: str) -> User:
-    """A new, unconfirmed member (AccountError when a rule or uniqueness is broken)."""
-    return accounts.create_user(username, email, password, role=Role.MEMBER, confirmed=False)
+    """A new, unconfirmed member, not yet committed: its confirmation mail joins the commit.
+
+    AccountError when a rule or uniqueness is broken.
+    """
+    return accounts.create_user(
+        username, email, password, role=Role.MEMBER, confirmed=False, commit=False
+    )
 
 
 def confirmation_token(user: User, new_email: str | None = None) -> str:
@@ -160,11 +174,27 @@ def reset_password(user: User, password: str) -> None:
 # --- account pages -------------------------------------------------------------------------
 
 
-def update_profile(user: User, display_name: str, bio: str) -> None:
+def update_profile(
+    user: User,
+    display_name: str,
+    bio: str,
+    credentials: str | None = None,
+    avatar: str | None | bool = False,
+) -> str | None:
+    """Save the public profile. avatar: a new stored name, None to remove, False to keep.
+
+    Returns the avatar it replaced (its files are the caller's to delete), else None.
+    """
     user.display_name = display_name or ""
     user.bio = bio or ""
     user.bio_html = render_comment(user.bio) if user.bio else ""
+    if credentials is not None:
+        user.credentials = " ".join(credentials.split())[:100]
+    replaced = None
+    if avatar is not False and avatar != user.avatar:
+        replaced, user.avatar = user.avatar, avatar
     db.session.commit()
+    return replaced
 
 
 def export_data(user: User) -> dict:
@@ -191,6 +221,8 @@ def export_data(user: User) -> dict:
             "email": user.email,
             "display_name": user.display_name,
             "bio": user.bio,
+            "credentials": user.credentials,
+            "avatar": user.avatar,
             "role": str(user.role),
             "email_confirmed_at": _iso(user.confirmed_at),
             "created_at": _iso(user.created_at),
@@ -239,8 +271,14 @@ def deletion_problem(user: User) -> str | None:
     return None
 
 
-def delete_account(user: User) -> None:
-    """Delete the user; their comments stay, shown as by a "former member"."""
+def delete_account(user: User) -> list[str]:
+    """Delete the user; their comments stay, shown as by a "former member".
+
+    Returns the stored names of their avatar and images (the caller removes the files;
+    the rows go with the user).
+    """
+    images = [user.avatar] if user.avatar else []
+    images += db.session.scalars(select(MediaImage.name).where(MediaImage.owner_id == user.id))
     db.session.execute(
         update(Comment)
         .where(Comment.user_id == user.id)
@@ -250,6 +288,7 @@ def delete_account(user: User) -> None:
     db.session.execute(Subscription.__table__.delete().where(Subscription.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
+    return images
 
 
 # --- admin: people and roles ---------------------------------------------------------------

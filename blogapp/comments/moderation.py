@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from .. import site_settings
 from ..cache import leave_out_of_etag
 from ..extensions import db
 from ..markup import count_links
@@ -19,7 +20,6 @@ from ..models import Comment, CommentStatus, Post, Setting, User, utcnow
 from ..tokens import make_token, read_token
 
 WORDS_KEY = "moderation_words"
-MAX_LINKS = 2
 
 # Bidi embeddings/overrides/isolates: they could make a comment display as something else.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -160,7 +160,7 @@ def email_trusted(email: str) -> bool:
 def closed_reason(post: Post) -> str | None:
     if not post.comments_open:
         return "Comments are closed on this post."
-    days = current_app.config.get("COMMENTS_CLOSE_AFTER_DAYS", 0)
+    days = site_settings.current().comments_close_after_days
     if days and post.published_at and (utcnow() - post.published_at).days >= days:
         return f"Comments close {days} days after a post is published; this one is closed."
     return None
@@ -214,10 +214,12 @@ def review(body: str, user: User | None, email: str) -> Verdict:
             "will review it before it appears. Please don't share contact details or personal "
             "health information in public comments.",
         )
-    if count_links(body) > MAX_LINKS:
+    max_links = site_settings.current().comment_max_links
+    if count_links(body) > max_links:
         return Verdict(
             CommentStatus.PENDING,
-            f"Comments with more than {MAX_LINKS} links are reviewed by a moderator first.",
+            f"Comments with more than {max_links} link{'s' if max_links != 1 else ''} are "
+            "reviewed by a moderator first.",
         )
     if listed_word(body, word_list()):
         return Verdict(

@@ -1,7 +1,8 @@
 """Emails about comments: to the post's author, to members replied to, and to followers.
 
 Every one carries a one-click unsubscribe link and the RFC 8058 List-Unsubscribe headers.
-Links that change something open a page with a button: only its POST acts.
+Links that change something open a page with a button: only its POST acts. The mails are
+queued in the outbox: the caller's commit (the comment itself) writes them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 
 from sqlalchemy import select
 
-from ..email import send_email
+from ..email import queue_email
 from ..extensions import db
 from ..links import absolute_url_for
 from ..models import Comment, CommentStatus, Subscription, User
@@ -77,14 +78,14 @@ def unsubscribe(user: User, data: dict) -> None:
     db.session.commit()
 
 
-def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> bool:
+def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> None:
     link = absolute_url_for("comments.unsubscribe", token=unsubscribe_token(user, kind, post_id))
     text += f"\n\nTo stop {KINDS[kind]}, open: {link}\n"
     headers = {
         "List-Unsubscribe": f"<{link}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    return send_email(user.email, subject, text, headers=headers)
+    queue_email(user.email, subject, text, headers=headers)
 
 
 def _can_mail(user: User | None) -> bool:
@@ -121,8 +122,7 @@ def comment_added(comment: Comment) -> None:
             if action == "approve" and comment.status == CommentStatus.APPROVED:
                 continue
             url = absolute_url_for(
-                "comments.moderate_link",
-                token=moderation_token(comment, action, author),
+                "comments.moderate_link", token=moderation_token(comment, action, author)
             )
             lines.append(f"{label}: {url}")
         lines.append(f"Moderation queue: {absolute_url_for('admin.comments')}")

@@ -1,4 +1,8 @@
-"""Comment work views share: the thread under a post, posting, editing, deleting, moderating."""
+"""What changes comments: add, edit, delete, moderate, follow, purge; and the queue's queries.
+
+Plain values in (posts, users, drafts, ids), never the request, session or current user:
+the same functions serve views, email links, commands and tests.
+"""
 
 from __future__ import annotations
 
@@ -6,323 +10,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, session, url_for
-from flask_login import current_user
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from .. import database
+from .. import site_settings
 from ..extensions import db
-from ..inputs import optional_int, page_number
-from ..markup import render_comment, strip_links
+from ..inputs import optional_int
+from ..markup import render_comment
 from ..models import Comment, CommentStatus, Post, Subscription, User, utcnow
 from . import moderation, notifications
 from .moderation import Refused, Verdict
 
-HELD_KEY = "held_comments"  # comment ids this browser posted and moderators haven't decided
-HELD_LIMIT = 20
-
-# ---------------------------------------------------------------- the thread on the post page
-
-
-class Node:
-    """One comment as the thread shows it: its row's shown columns, its state and replies.
-
-    Plain objects made from rows, not ORM instances: a thread page shows up to hundreds
-    of comments, and loading them as models cost more than everything else on the page.
-    Attribute names follow Comment's, so permission checks take either.
-    """
-
-    __slots__ = (
-        "id",
-        "parent_id",
-        "user_id",
-        "status",
-        "state",
-        "author_name",
-        "guest_website",
-        "created_at",
-        "edited_at",
-        "body_html",
-        "replies",
-        "closes",
-    )
-
-    def __init__(self, row, state: str):
-        self.id, self.parent_id, self.user_id = row.id, row.parent_id, row.user_id
-        self.status, self.guest_website = row.status, row.guest_website
-        self.created_at, self.edited_at = row.created_at, row.edited_at
-        # "held" is shown to its poster alone: without its links (only moderators see those).
-        self.body_html = strip_links(row.body_html) if state == "held" else row.body_html
-        self.state = state  # "approved", "held" or "placeholder" ([deleted])
-        member = row.display_name or row.username
-        self.author_name = member or row.guest_name or ("" if row.user_id else "former member")
-        self.replies: list[Node] = []
-        self.closes = 0  # reply lists that end after this comment (see in_page_order)
-
-    @property
-    def ended_lists(self) -> range:
-        return range(self.closes)
-
-
-def held_ids() -> list[int]:
-    return [i for i in session.get(HELD_KEY, []) if isinstance(i, int)]
-
-
-def remember_held(comment: Comment) -> None:
-    session[HELD_KEY] = ([*held_ids(), comment.id])[-HELD_LIMIT:]
-
-
-def forget_decided(decided: Iterable[int]) -> None:
-    """Drop ids from the session once moderators decided them (so the cache can serve again)."""
-    gone = set(decided)
-    if gone and HELD_KEY in session:
-        kept = [i for i in held_ids() if i not in gone]
-        if kept:
-            session[HELD_KEY] = kept
-        else:
-            session.pop(HELD_KEY)
-
-
-# Made once: aliased() costs more than building and running the rest of the query.
-_REPLY = aliased(Comment, name="reply")
-
-
-def _roots_query(post_id, held, newest: bool) -> Select:
-    """Top-level comments that show: approved, held for this browser, or with shown replies.
-
-    post_id and held are values, or bind parameters in the statements built once below.
-    """
-    reply = _REPLY
-    shown_reply = exists().where(
-        reply.post_id == Comment.post_id,  # lets ix_comments_root (post_id, root_id) serve it
-        reply.root_id == Comment.id,
-        reply.id != Comment.id,
-        or_(reply.status == CommentStatus.APPROVED, reply.id.in_(held)),
-    )
-    return (
-        select(Comment.id)  # ids only: the thread query loads the comments themselves
-        .where(
-            Comment.post_id == post_id,
-            Comment.parent_id.is_(None),
-            or_(Comment.status == CommentStatus.APPROVED, Comment.id.in_(held), shown_reply),
-        )
-        .order_by(*_root_order(newest))
-    )
-
-
-def _root_order(newest: bool) -> tuple:
-    if newest:
-        return (Comment.created_at.desc(), Comment.id.desc())
-    return (Comment.created_at, Comment.id)
-
-
-def _thread_page(newest: bool) -> Select:
-    """One page of threads in one statement, built once per order.
-
-    The page's roots (with how many there are in all, and each one's place) joined to
-    every comment of their threads: shown columns only, with the members' names. Run with
-    bind parameters: building the statements and counting separately cost more than
-    running the query.
-    """
-    post_id = bindparam("post_id")
-    roots = (
-        _roots_query(post_id, bindparam("held", expanding=True), newest)
-        .add_columns(
-            func.count().over().label("total"),
-            func.row_number().over(order_by=_root_order(newest)).label("position"),
-        )
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("page_roots")
-    )
-    return (
-        select(
-            Comment.id,
-            Comment.parent_id,
-            Comment.user_id,
-            Comment.status,
-            Comment.guest_name,
-            Comment.guest_website,
-            Comment.created_at,
-            Comment.edited_at,
-            Comment.body_html,
-            User.display_name,
-            User.username,
-            roots.c.id.label("thread_id"),
-            roots.c.total,
-            roots.c.position,
-        )
-        .join(roots, and_(Comment.post_id == post_id, Comment.root_id == roots.c.id))
-        .outerjoin(User, User.id == Comment.user_id)
-        .order_by(Comment.created_at, Comment.id)
-    )
-
-
-_THREAD_PAGE = {newest: _thread_page(newest) for newest in (False, True)}
-
-
-@dataclass(frozen=True)
-class ThreadPages:
-    """Where a page of threads is among all of them (the template's pagination links)."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return -(-self.total // self.per_page)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def load_thread(post: Post, page: int, newest: bool, held: list[int]):
-    """One page of threads as trees, in one query whatever the size."""
-    if post.comment_count == 0 and not held:
-        return [], None  # nothing approved, nothing of this browser's waiting: no queries
-    per_page = current_app.config.get("COMMENT_THREADS_PER_PAGE", 50)
-    rows = database.rows(
-        _THREAD_PAGE[newest],
-        {"post_id": post.id, "held": held, "limit": per_page, "offset": (page - 1) * per_page},
-    )
-    if held:
-        forget_decided(r.id for r in rows if r.id in held and r.status != CommentStatus.PENDING)
-    positions = {row.thread_id: row.position for row in rows}
-    root_ids = sorted(positions, key=positions.__getitem__)
-    pages = ThreadPages(page, per_page, rows[0].total if rows else 0)
-    return build_tree(rows, root_ids, set(held)), pages
-
-
-def build_tree(rows, root_ids: list[int], held: set[int]) -> list[Node]:
-    nodes: dict[int, Node] = {}
-    for row in rows:
-        if row.status == CommentStatus.APPROVED:
-            state = "approved"
-        elif row.id in held and row.status == CommentStatus.PENDING:
-            state = "held"
-        else:
-            state = "placeholder"
-        nodes[row.id] = Node(row, state)
-    roots = set(root_ids)
-    for node in nodes.values():
-        if node.parent_id in nodes and node.id not in roots:
-            nodes[node.parent_id].replies.append(node)
-
-    return _without_empty_placeholders([nodes[i] for i in root_ids if i in nodes])
-
-
-def _without_empty_placeholders(threads: list[Node]) -> list[Node]:
-    """Drop [deleted] comments with nothing shown under them, deepest first.
-
-    No recursion: a chain of replies may be deeper than Python's recursion limit.
-    """
-    top_down: list[Node] = []
-    stack = list(threads)
-    while stack:
-        node = stack.pop()
-        top_down.append(node)
-        stack.extend(node.replies)
-    for node in reversed(top_down):  # every node after all of its replies
-        node.replies = [r for r in node.replies if r.state != "placeholder" or r.replies]
-    return [r for r in threads if r.state != "placeholder" or r.replies]
-
-
-def in_page_order(threads: list[Node]) -> list[Node]:
-    """The threads' comments in the order the page shows them, each followed by its replies.
-
-    The template writes them in one flat loop (a recursive loop cost more than the
-    comments' markup): a comment with replies opens their list; `closes` says how many
-    lists (with their parents' items) end after a comment.
-    """
-    ordered: list[Node] = []
-    lists = [iter(threads)]  # the lists being written, innermost last
-    while lists:
-        node = next(lists[-1], None)
-        if node is None:  # a list ended: a reply list ends with its parent's item
-            lists.pop()
-            if lists:
-                ordered[-1].closes += 1
-        else:
-            ordered.append(node)
-            if node.replies:
-                lists.append(iter(node.replies))
-    return ordered
-
-
-def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
-    """Template context for the comment thread and form under a post."""
-    from .forms import CommentForm
-
-    newest = args.get("order") == "newest"
-    page = args.get("cpage", 1, type=page_number)
-    threads, pagination = load_thread(post, page, newest, held_ids())
-    if form is None:
-        form = CommentForm.for_user(current_user)
-    user = current_user if current_user.is_authenticated else None
-    return {
-        "threads": threads,
-        "thread_comments": in_page_order(threads),
-        "thread_pages": pagination,
-        "comment_order": "newest" if newest else "oldest",
-        "comment_form": form,
-        "comment_notice": notice,
-        "comments_closed": moderation.closed_reason(post),
-        "following": user is not None and is_following(post, user),
-        "comment_permissions": Permissions(user, post),
-    }
-
-
-class Permissions:
-    """What the viewer may do to each comment on a post, without a query per comment."""
-
-    def __init__(self, user: User | None, post: Post):
-        self.user = user if user is not None and not user.suspended else None
-        self.post = post
-        self.moderator = self.user is not None and self.user.can_moderate(post)
-        self.reply = moderation.closed_reason(post) is None
-        self._links: dict[str, tuple[str, str]] = {}
-
-    def link(self, action: str, comment_id: int) -> str:
-        """The comment's reply, edit or delete address, from one url_for per action a page.
-
-        Building each through url_for costs more than rendering the comment: the address
-        is made once with a stand-in id and the real id put in its place.
-        """
-        if action not in self._links:
-            stand_in = 1_000_000_007
-            address = url_for(f"comments.{action}", comment_id=stand_in)
-            self._links[action] = tuple(address.split(str(stand_in), 1))
-        before, after = self._links[action]
-        return f"{before}{comment_id}{after}"
-
-    def edit(self, comment: Comment) -> bool:
-        return can_edit(comment, self.user)
-
-    def delete(self, comment: Comment) -> bool:
-        if self.user is None or comment.status == CommentStatus.DELETED:
-            return False
-        return self.moderator or comment.user_id == self.user.id
+# ---------------------------------------------------------------- who may change a comment
 
 
 def can_edit(comment: Comment, user: User | None) -> bool:
+    """Its signed-in author, within the edit window, while it is shown or held."""
     if user is None or not user.is_authenticated or user.suspended:
         return False
-    window = timedelta(minutes=current_app.config.get("COMMENT_EDIT_MINUTES", 15))
+    window = timedelta(minutes=site_settings.current().comment_edit_minutes)
     return (
         comment.user_id == user.id
         and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
@@ -330,21 +36,13 @@ def can_edit(comment: Comment, user: User | None) -> bool:
     )
 
 
-def can_delete(comment: Comment, user: User | None) -> bool:
-    return Permissions(user, comment.post).delete(comment)
-
-
-def thread_page_of(comment: Comment) -> int:
-    """The page of the post's thread list that holds this comment's thread (oldest first)."""
-    root = db.session.get(Comment, comment.root_id or comment.id) or comment
-    before = _roots_query(comment.post_id, [], newest=False).where(
-        or_(
-            Comment.created_at < root.created_at,
-            and_(Comment.created_at == root.created_at, Comment.id < root.id),
-        )
-    )
-    count = db.session.scalar(select(func.count()).select_from(before.subquery())) or 0
-    return count // current_app.config.get("COMMENT_THREADS_PER_PAGE", 50) + 1
+def can_delete(comment: Comment, user: User | None, moderator: bool | None = None) -> bool:
+    """The commenter, and whoever moderates the post (moderator, when already known)."""
+    if user is None or user.suspended or comment.status == CommentStatus.DELETED:
+        return False
+    if moderator is None:
+        moderator = user.can_moderate(comment.post)
+    return moderator or comment.user_id == user.id
 
 
 def get_comment(comment_id: int) -> Comment | None:
@@ -399,9 +97,9 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
     db.session.flush()
     comment.root_id = parent.root_id if parent is not None else comment.id
     recount(post)
-    db.session.commit()
     if not verdict.silent:
-        notifications.comment_added(comment)
+        notifications.comment_added(comment)  # queued: written by the same commit
+    db.session.commit()
     return comment, verdict
 
 
@@ -448,9 +146,9 @@ def edit_comment(comment: Comment, user: User, body: str) -> Verdict:
     comment.status = verdict.status
     comment.held_reason = verdict.reason[:200]
     recount(comment.post)
-    db.session.commit()
     if verdict.status == CommentStatus.APPROVED and not was_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return verdict
 
 
@@ -507,9 +205,9 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
         changed += 1
     for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
         recount(posts[post_id])
-    db.session.commit()
     for comment in newly_approved:
         notifications.comment_approved(comment)
+    db.session.commit()
     return changed
 
 
@@ -542,6 +240,55 @@ def moderatable(user: User, ids: list[int]) -> list[Comment]:
     if not user.is_admin:
         query = query.where(Post.author_id == user.id)
     return list(db.session.scalars(query).unique())
+
+
+def earlier_comments(comments: list[Comment]) -> dict[int, tuple[int, int]]:
+    """For each comment: how many comments its writer left before it, and how many approved.
+
+    One statement for the page. Members are matched by account, guests by email; each
+    branch is an index lookup (ix_comments_user_id, ix_comments_guest_email) and CASE runs
+    only the one that applies.
+    """
+    if not comments:
+        return {}
+    other = aliased(Comment, name="earlier")
+
+    def count(*only) -> object:
+        def branch(*same) -> object:
+            return (
+                select(func.count(other.id))
+                .where(*same, other.created_at < Comment.created_at, other.id != Comment.id)
+                .where(other.status != CommentStatus.DELETED, *only)
+                .correlate(Comment)
+                .scalar_subquery()
+            )
+
+        by_member = branch(other.user_id == Comment.user_id)
+        by_guest = branch(other.user_id.is_(None), other.guest_email == Comment.guest_email)
+        return case(
+            (Comment.user_id.is_not(None), by_member),
+            (Comment.guest_email != "", by_guest),
+            else_=0,
+        )
+
+    rows = db.session.execute(
+        select(Comment.id, count(), count(other.status == CommentStatus.APPROVED)).where(
+            Comment.id.in_([c.id for c in comments])
+        )
+    )
+    return {comment_id: (total, approved) for comment_id, total, approved in rows}
+
+
+def pending_count(user: User) -> int:
+    """Comments waiting for this moderator (authors: on their own posts; admins: all)."""
+    query = (
+        select(func.count(Comment.id))
+        .join(Comment.post)
+        .where(Comment.status == CommentStatus.PENDING)
+    )
+    if not user.is_admin:
+        query = query.where(Post.author_id == user.id)
+    return db.session.scalar(query) or 0
 
 
 def queue_counts(user: User) -> dict[str, int]:

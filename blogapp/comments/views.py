@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..cache import public_page
 from ..extensions import csrf
 from ..inputs import optional_int
 from ..models import Comment, CommentStatus, Post, User
 from ..posts import services as post_services
+from ..posts.post_page import render_post_page
 from ..tokens import row_named
-from . import bp, moderation, notifications, services
+from . import bp, moderation, notifications, services, thread
 from .forms import CommentForm, ConfirmForm, EditCommentForm
 from .moderation import Refused
 
@@ -33,21 +35,6 @@ def visible_comment_or_404(comment_id: int) -> Comment:
     return comment
 
 
-def render_post_page(post: Post, form: CommentForm, status: int, notice: str = "", headers=None):
-    """The post page again, with the form as the person filled it and what went wrong."""
-    older, newer = post_services.neighbours(post)
-    context = services.thread_context(post, request.args, form=form, notice=notice)
-    html = render_template(
-        "posts/detail.html",
-        post=post,
-        toc=post_services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **context,
-    )
-    return html, status, headers or {}
-
-
 def render_reply_page(
     parent: Comment, form: CommentForm, status: int = 200, notice="", headers=None
 ):
@@ -63,7 +50,7 @@ def render_reply_page(
 
 
 def comment_url(comment: Comment) -> str:
-    page = services.thread_page_of(comment)
+    page = thread.thread_page_of(comment)
     return url_for(
         "posts.detail",
         slug=comment.post.slug,
@@ -94,7 +81,7 @@ def create(slug: str):
         return again(refused.status, refused.message, refused.headers)
     if verdict.silent or comment.status != CommentStatus.APPROVED:
         if not verdict.silent:
-            services.remember_held(comment)
+            thread.remember_held(comment)
         flash("Your comment is held for review. " + (verdict.reason or ""), "warning")
     else:
         flash("Your comment is published.")
@@ -113,6 +100,7 @@ def permalink(comment_id: int):
 
 
 @bp.get("/comments/<int:comment_id>/reply")
+@public_page
 def reply(comment_id: int):
     """The reply form without JavaScript: the comment quoted, the form under it."""
     parent = visible_comment_or_404(comment_id)
@@ -147,9 +135,21 @@ def edit(comment_id: int):
     if verdict.status == CommentStatus.APPROVED:
         flash("Your comment is updated.")
     else:
-        services.remember_held(comment)
+        thread.remember_held(comment)
         flash("Your edited comment is held for review. " + verdict.reason, "warning")
     return redirect(comment_url(comment))
+
+
+@bp.get("/comments/<int:comment_id>/delete")
+def confirm_delete(comment_id: int):
+    """Asks first, without JavaScript: the comment quoted and a button that POSTs."""
+    comment = visible_comment_or_404(comment_id)
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    if comment.status == CommentStatus.DELETED or not services.can_delete(comment, user):
+        abort(403)
+    return render_template("comments/delete.html", comment=comment, form=ConfirmForm())
 
 
 @bp.post("/comments/<int:comment_id>/delete")

@@ -14,6 +14,8 @@ from ..posts import services as post_services
 
 CATEGORIES = ["News", "Advice", "Updates"]
 DEMO_AUTHOR = {"username": "alliedup", "email": "editor@alliedup.example", "name": "AlliedUP Co-op"}
+# The account a newcomer signs in with: seed-demo prints a one-time link to set its password.
+DEMO_ADMIN = {"username": "admin", "email": "admin@alliedup.example", "name": "Site admin"}
 ARTICLE = Path(__file__).with_name("empathy-in-action.md")
 # Standalone pages, linked from the footer.
 PAGES = [Path(__file__).with_name("about.md"), Path(__file__).with_name("privacy.md")]
@@ -44,21 +46,29 @@ def ensure_categories() -> dict[str, Category]:
     return found
 
 
-def ensure_demo_author() -> User:
-    user = db.session.scalar(select(User).where(User.username_key == DEMO_AUTHOR["username"]))
+def ensure_demo_user(who: dict, role: str) -> User:
+    user = db.session.scalar(select(User).where(User.username_key == who["username"]))
     if user is None:
         user = User(
-            username=DEMO_AUTHOR["username"],
-            username_key=DEMO_AUTHOR["username"],
-            email=DEMO_AUTHOR["email"],
-            email_key=DEMO_AUTHOR["email"],
-            display_name=DEMO_AUTHOR["name"],
-            role=Role.AUTHOR,
+            username=who["username"],
+            username_key=who["username"],
+            email=who["email"],
+            email_key=who["email"],
+            display_name=who["name"],
+            role=role,
             confirmed_at=PUBLISHED_AT,
-            password_hash=None,  # no usable password: an admin can reset it
+            password_hash=None,  # no usable password until one is set through a reset link
         )
         db.session.add(user)
     return user
+
+
+def ensure_demo_author() -> User:
+    return ensure_demo_user(DEMO_AUTHOR, Role.AUTHOR)
+
+
+def demo_admin() -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == DEMO_ADMIN["username"]))
 
 
 def seed_demo() -> list[str]:
@@ -68,6 +78,9 @@ def seed_demo() -> list[str]:
     categories = ensure_categories()
     created += [name for name in CATEGORIES if slugify(name) not in before]
     author = ensure_demo_author()
+    if demo_admin() is None:
+        ensure_demo_user(DEMO_ADMIN, Role.ADMIN)
+        created.append(f"demo admin {DEMO_ADMIN['username']}")
     meta, body = read_article()
     slug = slugify(meta["title"])
     if db.session.scalar(select(Post.id).where(Post.slug == slug)) is None:
@@ -110,3 +123,27 @@ def ensure_pages(author: User) -> list[str]:
         db.session.add(page)
         created.append(f"page {slug}")
     return created
+
+
+def sign_in_instructions() -> str:
+    """How to sign in as the demo admin: a one-time link to set its password, while it has none.
+
+    Links are built from SITE_URL (in development http://127.0.0.1:5000, where flask run is).
+    """
+    from ..auth.services import reset_token
+    from ..links import absolute_url_for
+
+    admin = demo_admin()
+    sign_in = absolute_url_for("auth.login")
+    if admin is None or admin.password_hash or not admin.is_admin or admin.suspended:
+        return (
+            f"Sign in at {sign_in} (the demo admin is {DEMO_ADMIN['username']!r}; "
+            "“Forgot your password?” there sends a reset link)."
+        )
+    link = absolute_url_for("auth.reset", token=reset_token(admin))
+    return (
+        f"\nTo sign in as the demo admin ({admin.username}), start the server, then open this\n"
+        f"one-time link within an hour and choose a password:\n\n    {link}\n\n"
+        f"Then sign in at {sign_in} as {admin.username}. "
+        "(Run seed-demo again for a fresh link.)"
+    )

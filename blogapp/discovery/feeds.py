@@ -14,6 +14,7 @@ from datetime import datetime
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from .. import site_settings
 from ..extensions import db
 from ..links import absolute_url_for, site_host
 from ..models import Category, Comment, CommentStatus, Post, utcnow
@@ -50,8 +51,8 @@ def site_feed() -> str:
     posts = db.session.scalars(visible_posts().limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("feed", 0),
-        title=current_app.config["BLOG_TITLE"],
-        subtitle=current_app.config["BLOG_TAGLINE"],
+        title=site_settings.current().title,
+        subtitle=site_settings.current().tagline,
         self_url=absolute_url_for("discovery.feed"),
         alternate_url=absolute_url_for("posts.index"),
         entries=[_post_entry(post) for post in posts],
@@ -62,8 +63,8 @@ def category_feed(category: Category) -> str:
     posts = db.session.scalars(in_category(category).limit(FEED_SIZE)).all()
     return _render(
         feed_id=tag_uri("category", category.id),
-        title=f"{category.name} — {current_app.config['BLOG_TITLE']}",
-        subtitle=category.description or current_app.config["BLOG_TAGLINE"],
+        title=f"{category.name} — {site_settings.current().title}",
+        subtitle=category.description or site_settings.current().tagline,
         self_url=absolute_url_for("discovery.category_feed", slug=category.slug),
         alternate_url=absolute_url_for("posts.category", slug=category.slug),
         entries=[_post_entry(post) for post in posts],
@@ -92,7 +93,7 @@ def comments_feed(post: Post) -> str:
     ]
     return _render(
         feed_id=tag_uri("comments", post.id),
-        title=f"Comments on “{post.title}” — {current_app.config['BLOG_TITLE']}",
+        title=f"Comments on “{post.title}” — {site_settings.current().title}",
         subtitle="",
         self_url=absolute_url_for("discovery.comments_feed", slug=post.slug),
         alternate_url=f"{post_url}#comments",

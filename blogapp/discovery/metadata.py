@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import request
 from markupsafe import Markup
 
+from .. import site_settings
 from ..inputs import page_number
 from ..links import absolute_url_for, site_url
 from ..models import Post
@@ -53,7 +54,7 @@ def post_jsonld(post: Post) -> Markup:
         "author": author,
         "publisher": {
             "@type": "Organization",
-            "name": current_app.config["BLOG_TITLE"],
+            "name": site_settings.current().title,
             "url": absolute_url_for("posts.index"),
         },
         "wordCount": post.word_count,

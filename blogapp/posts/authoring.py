@@ -41,6 +41,9 @@ NOT_DRAFT = {
     "schedule",
     "publish",
     "cover",
+    "inline_image",
+    "inline_alt",
+    "upload_image",
 }
 
 
@@ -53,6 +56,12 @@ class SignInAgainForm(FlaskForm):
 @bp.app_template_filter("srcset")
 def cover_srcset(name: str | None) -> str:
     return uploads.srcset(name, lambda n: url_for("posts.upload", name=n))
+
+
+@bp.app_template_filter("image_sources")
+def image_sources(name: str | None) -> list[tuple[str, str]]:
+    """(type, srcset) of a stored image's AVIF/WebP copies, for <source> in <picture>."""
+    return uploads.sources(name, lambda n: url_for("posts.upload", name=n))
 
 
 def writer_view(view):
@@ -186,6 +195,8 @@ def write(post):
     if request.method == "GET":
         return _render_form(_post_form(data=_initial(post)), post)
     form = _post_form()
+    if form.upload_image.data:
+        return _insert_image(form, post)
     valid = form.validate()
     _take_upload(form)  # kept even when another field needs fixing
     valid = _check_choices(form) and valid and not form.cover.errors
@@ -205,6 +216,24 @@ def write(post):
     return redirect(url_for("posts.edit", slug=saved.slug))
 
 
+def _insert_image(form: PostForm, post):
+    """ "Upload image" without JavaScript: store it, then show its Markdown to copy.
+
+    Nothing is saved or checked but the image: the form comes back as typed.
+    """
+    from ..media.services import MediaError
+    from ..media.views import upload_from
+
+    _take_upload(form)
+    try:
+        _image, markdown = upload_from(current_user, form.inline_image.data, form.inline_alt.data)
+    except MediaError as refusal:
+        form.inline_image.errors = [str(refusal)]
+        return _render_form(form, post, status=400)
+    form.inline_alt.data = ""
+    return _render_form(form, post, inserted_markdown=markdown)
+
+
 def _editable_post(slug: str):
     post = services.get_post(slug)
     if post is None:
@@ -220,13 +249,14 @@ def _post_form(**kwargs) -> PostForm:
     return form
 
 
-def _render_form(form: PostForm, post, status: int = 200, preview=None):
+def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted_markdown=""):
     timezone = current_app.config["BLOG_TIMEZONE"]
     html = render_template(
         "posts/form.html",
         form=form,
         post=post,
         preview=preview,
+        inserted_markdown=inserted_markdown,
         toc=_toc(preview) if preview is not None else [],
         timezone=timezone,
         slug_locked=post is not None and services.slug_is_locked(post),

@@ -24,6 +24,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..newsletter import issues as newsletter
 from .services import render_content, tags_from_names, unique_slug
 
 # /posts/new and /posts/preview are routes: no post may take those addresses.
@@ -109,6 +110,7 @@ def save(
             post.published_at = None  # a draft that never went out has no date
         post.status = PostStatus.DRAFT
     db.session.add(post)
+    newsletter.announce(post)  # its newsletter is saved with it, sent when it is visible
     db.session.commit()
     return post
 

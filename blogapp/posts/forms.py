@@ -51,6 +51,11 @@ class PostForm(FlaskForm):
     cover_image = HiddenField()
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Cover image description (alt text)", validators=[Length(max=300)])
+    # An image for inside the text (issue 17): stored like a cover and listed on /media; its
+    # Markdown goes in at the cursor (static/js/media.js) or, without JavaScript, is shown.
+    inline_image = FileField("Image to insert")
+    inline_alt = StringField("Image description (alt text)", validators=[Length(max=1200)])
+    upload_image = SubmitField("Upload image")
     reviewed_by = StringField("Reviewed by", validators=[Optional(), Length(max=200)])
     reviewed_on = DateField("Reviewed on", validators=[Optional(), within_dates])
     publish_at = DateTimeLocalField(

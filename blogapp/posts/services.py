@@ -5,10 +5,11 @@ from __future__ import annotations
 import calendar
 import json
 import operator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import Select, and_, bindparam, literal, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer, raiseload
@@ -93,6 +94,37 @@ def in_month(year: int, month: int) -> Select:
 
 def month_name(month: int) -> str:
     return calendar.month_name[month]
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    posts: int
+
+    @property
+    def name(self) -> str:
+        return f"{month_name(self.month)} {self.year}"
+
+
+def archive_months(limit: int = 12) -> list[Month]:
+    """The newest months that have visible posts, with how many: the footer's archive list.
+
+    Months in UTC, as /archive/<yyyy>/<mm> counts them. One grouped query on the listing
+    index; pages are cached for readers, and the cache's generation moves with any post.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        key = func.strftime("%Y-%m", Post.published_at)  # stored as UTC text
+    else:
+        key = func.to_char(func.timezone("UTC", Post.published_at), "YYYY-MM")
+    visible = visible_posts().order_by(None)
+    rows = db.session.execute(
+        visible.with_only_columns(key.label("month"), func.count().label("posts"))
+        .group_by(key)
+        .order_by(key.desc())
+        .limit(limit)
+    ).all()
+    return [Month(int(r.month[:4]), int(r.month[5:7]), r.posts) for r in rows if r.month]
 
 
 def get_visible_post(slug: str, kind: str = PostKind.POST) -> Post | None:

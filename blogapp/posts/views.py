@@ -3,6 +3,7 @@
 from flask import (
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -10,13 +11,15 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..comments import services as comment_services
+from ..cache import public_page
 from ..extensions import db
 from ..inputs import MAX_PAGE, optional_int, written_as_number
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
+from .post_page import render_post_page
 
 
 def requested_page() -> int:
@@ -35,7 +38,21 @@ def render_list(query, template: str = "posts/list.html", **context):
     return render_template(template, pagination=pagination, posts=pagination.items, **context)
 
 
+@bp.app_template_global()
+def footer_archive() -> list:
+    """The footer's months with posts, once per request; none while the database is down."""
+    if "footer_archive" not in g:
+        g.footer_archive = []
+        if not g.get("database_down"):
+            try:
+                g.footer_archive = services.archive_months()
+            except SQLAlchemyError:
+                db.session.rollback()
+    return g.footer_archive
+
+
 @bp.get("/")
+@public_page
 def index():
     if "p" in request.args or "page_id" in request.args:  # an old WordPress link: /?p=ID
         if target := wordpress_redirects.old_link_target(request.args):
@@ -44,6 +61,7 @@ def index():
 
 
 @bp.get("/posts/<slug>")
+@public_page
 def detail(slug: str):
     post = services.get_visible_post(slug)
     if post is None:
@@ -51,18 +69,11 @@ def detail(slug: str):
         if moved is None:
             abort(404)
         return redirect(url_for("posts.detail", slug=moved.slug), 301)
-    older, newer = services.neighbours(post)
-    return render_template(
-        "posts/detail.html",
-        post=post,
-        toc=services.table_of_contents(post),
-        older=older,
-        newer=newer,
-        **comment_services.thread_context(post, request.args),
-    )
+    return render_post_page(post)
 
 
 @bp.get("/pages/<slug>")
+@public_page
 def page(slug: str):
     post = services.get_visible_post(slug, kind=PostKind.PAGE)
     if post is None:
@@ -71,6 +82,7 @@ def page(slug: str):
 
 
 @bp.get("/category/<slug>")
+@public_page
 def category(slug: str):
     found = db.first_or_404(select(Category).where(Category.slug == slug))
     return render_list(
@@ -79,22 +91,25 @@ def category(slug: str):
 
 
 @bp.get("/tag/<slug>")
+@public_page
 def tag(slug: str):
     found = db.first_or_404(select(Tag).where(Tag.slug == slug))
     return render_list(services.with_tag(found), heading=f"Tagged “{found.name}”")
 
 
 @bp.get("/author/<username>")
+@public_page
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
-        description_html=found.bio_html,
+        author=found,
     )
 
 
 @bp.get("/archive/<int:year>/<int:month>")
+@public_page
 def archive(year: int, month: int):
     heading = f"{services.month_name(month)} {year}" if 1 <= month <= 12 else ""
     return render_list(services.in_month(year, month), heading=f"Archive: {heading}")

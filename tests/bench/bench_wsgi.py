@@ -12,9 +12,9 @@ from flask import abort, g, render_template
 from werkzeug.datastructures import MultiDict
 
 from blogapp import create_app
-from blogapp.comments import services as comment_services
 from blogapp.extensions import db
 from blogapp.posts import services as post_services
+from blogapp.posts.post_page import post_page_context
 from blogapp.templating import site_nav
 
 app = create_app(
@@ -34,15 +34,7 @@ def _load(page: str) -> tuple[str, dict]:
         pagination = post_services.paginate(listed, 1, 10)
         return "posts/index.html", {"pagination": pagination, "posts": pagination.items}
     post = post_services.get_visible_post(BIG_POST)
-    older, newer = post_services.neighbours(post)
-    context = {
-        "post": post,
-        "toc": post_services.table_of_contents(post),
-        "older": older,
-        "newer": newer,
-        **comment_services.thread_context(post, MultiDict()),
-    }
-    return "posts/detail.html", context
+    return "posts/detail.html", post_page_context(post, MultiDict())
 
 
 @app.get("/bench/from-memory/<which>")

@@ -41,7 +41,7 @@ def main() -> None:
     from flask_login import current_user
     from werkzeug.datastructures import MultiDict
 
-    from blogapp.comments import services as comments
+    from blogapp.comments import thread as comments
     from blogapp.comments.forms import CommentForm
     from blogapp.extensions import db
     from blogapp.posts import services as posts

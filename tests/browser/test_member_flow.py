@@ -31,6 +31,7 @@ def app(database_url, tmp_path, inbox):
             MAIL_SERVER="127.0.0.1",
             MAIL_PORT=inbox.port,
             MAIL_SUPPRESS_SEND=False,
+            MAIL_DELIVERY="thread",
         )
     )
     yield app

@@ -9,7 +9,7 @@ A table added by a later migration should be created with `sqlite_autoincrement=
 (the models give every table that option; tests/test_ids.py checks the live schema).
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
@@ -18,12 +18,23 @@ from sqlalchemy import text
 import blogapp.models
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
-# Parents before children, as the models' metadata sorts them.
-TABLES = ['categories', 'tags', 'users', 'posts', 'comments', 'slug_redirects', 'subscriptions']
+
+def _tables_with_integer_ids(bind) -> list[str]:
+    """Every table whose key is one integer column (the search index and Alembic's aside)."""
+    inspector = sa.inspect(bind)
+    found = []
+    for table in inspector.get_table_names():
+        if table.startswith('posts_fts') or table == 'alembic_version':
+            continue
+        key = inspector.get_pk_constraint(table)['constrained_columns']
+        columns = {c['name']: c for c in inspector.get_columns(table)}
+        if len(key) == 1 and isinstance(columns[key[0]]['type'], sa.Integer):
+            found.append(table)
+    return found
 
 
 def upgrade():
@@ -74,7 +85,7 @@ def _rebuild(autoincrement: bool, drop: tuple[str, str] | None = None):
         for statement in search.SQLITE_DOWN:
             if statement.startswith('DROP TRIGGER'):
                 bind.exec_driver_sql(statement)
-        for table in TABLES:
+        for table in _tables_with_integer_ids(bind):
             with op.batch_alter_table(
                 table, recreate='always', table_kwargs={'sqlite_autoincrement': autoincrement}
             ) as batch_op:

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
-from ..permissions import member_required
-from . import mails, services
-from .forms import (
+from .. import uploads
+from ..auth import mails, services
+from ..auth.forms import (
     ButtonForm,
     DeleteAccountForm,
     EmailChangeForm,
     PasswordChangeForm,
     ProfileForm,
 )
-from .views import MAIL_FAILED
-
-bp = Blueprint("account", __name__)
+from ..permissions import member_required
+from . import bp
 
 
 def _status(form) -> int:
@@ -30,10 +38,39 @@ def _status(form) -> int:
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        services.update_profile(current_user, form.display_name.data, form.bio.data)
-        flash("Your profile was saved.")
-        return redirect(url_for("account.profile"))
+        avatar = _new_avatar(form)
+        if not form.avatar.errors:
+            replaced = services.update_profile(
+                current_user,
+                form.display_name.data,
+                form.bio.data,
+                credentials=form.credentials.data or "",
+                avatar=avatar,
+            )
+            uploads.delete_image(replaced, current_app.config["UPLOAD_DIR"])
+            flash("Your profile was saved.")
+            return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form, resend=ButtonForm()), _status(form)
+
+
+AVATAR_SIZE = 256  # pixels square: twice the largest it shows, for sharp screens
+
+
+def _new_avatar(form: ProfileForm):
+    """A stored name for a chosen avatar, None to remove it, False to keep what there is."""
+    upload = form.avatar.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            return uploads.store_image(
+                upload.stream,
+                current_app.config["UPLOAD_DIR"],
+                current_app.config["UPLOAD_MAX_BYTES"],
+                square=AVATAR_SIZE,
+            ).name
+        except uploads.UploadError as refusal:
+            form.avatar.errors = [str(refusal)]
+            return False
+    return None if form.remove_avatar.data else False
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -45,11 +82,11 @@ def password():
             form.current.errors.append("That isn't your current password.")
             return render_template("account/password.html", form=form), 400
         user = current_user._get_current_object()
+        mails.send_password_changed(user, commit=False)  # in the password change's commit
         services.set_new_password(user, form.password.data)
         # Every other session (and remember-me cookie) just ended; this one continues, renewed.
         session.clear()
         login_user(user)
-        mails.send_password_changed(user)
         flash("Your password was changed. You were signed out everywhere else.")
         return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form), _status(form)
@@ -66,11 +103,9 @@ def email():
         if form.email.data.lower() == current_user.email_key:
             form.email.errors.append("That is already your email address.")
             return render_template("account/email.html", form=form), 400
-        if mails.send_email_change(current_user, form.email.data):
-            flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
-            return redirect(url_for("account.profile"))
-        flash(MAIL_FAILED, "error")
-        return render_template("account/email.html", form=form), 503
+        mails.send_email_change(current_user, form.email.data)
+        flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
+        return redirect(url_for("account.profile"))
     return render_template("account/email.html", form=form), _status(form)
 
 
@@ -105,6 +140,7 @@ def delete():
     user = current_user._get_current_object()
     logout_user()
     session.clear()
-    services.delete_account(user)
+    for name in services.delete_account(user):
+        uploads.delete_image(name, current_app.config["UPLOAD_DIR"])
     flash("Your account was deleted. Your comments stay, shown as by a former member.")
     return redirect(url_for("posts.index"))

@@ -1,4 +1,4 @@
-"""The moderation queue: pending, spam and approved comments, acted on in bulk."""
+"""The moderation queue: pending, spam and approved comments, acted on one by one or in bulk."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from ..comments import moderation, services
 from ..comments.forms import ConfirmForm, WordListForm
 from ..extensions import db
 from ..inputs import optional_int, page_number, request_int
-from ..models import CommentStatus, Post
+from ..models import CommentStatus, Post, utcnow
 from ..permissions import admin_required, author_required
 from . import bp
 
 TABS = (CommentStatus.PENDING, CommentStatus.SPAM, CommentStatus.APPROVED)
 DONE = {"approve": "approved", "spam": "marked as spam", "delete": "deleted"}
+# A row's own buttons: the bulk actions, and "reply" (approve if held, then the reply form).
+ROW_ACTIONS = (*services.ACTIONS, "reply")
 
 
 def queue_args() -> dict:
@@ -34,33 +36,63 @@ def queue_args() -> dict:
 def comments():
     args = queue_args()
     if request.method == "POST":
-        form = ConfirmForm()
-        action = request.form.get("action", "")
-        if not form.validate_on_submit() or action not in services.ACTIONS:
-            abort(400)
-        ids = [i for i in map(optional_int, request.form.getlist("ids")[:500]) if i is not None]
-        chosen = services.moderatable(current_user, ids)
-        if not chosen:
-            flash("Choose at least one comment first.", "error")
-        else:
-            changed = services.moderate(chosen, action)
-            flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
-        return redirect(url_for("admin.comments", **{k: v for k, v in args.items() if v}))
+        return act(args)
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
     pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
         "admin/comments.html",
         pagination=pagination,
         comments=pagination.items,
+        earlier=services.earlier_comments(pagination.items),
         counts=services.queue_counts(current_user),
         tabs=TABS,
         args=args,
         filter_post=db.session.get(Post, args["post"]) if args["post"] else None,
         form=ConfirmForm(),
+        now=utcnow(),
         words_form=WordListForm(words="\n".join(moderation.word_list()))
         if current_user.is_admin
         else None,
     )
+
+
+def chosen_action() -> tuple[str, list[int]]:
+    """The action and comment ids: a row's own button ("approve:12") or the bulk buttons."""
+    if row := request.form.get("row"):
+        action, _, comment_id = row.partition(":")
+        number = optional_int(comment_id)
+        if action not in ROW_ACTIONS or number is None:
+            abort(400)
+        return action, [number]
+    action = request.form.get("action", "")
+    if action not in services.ACTIONS:
+        abort(400)
+    ids = map(optional_int, request.form.getlist("ids")[:500])
+    return action, [i for i in ids if i is not None]
+
+
+def act(args: dict):
+    """Approve, mark as spam, delete (one row or the ticked ones), or approve and reply."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    action, ids = chosen_action()
+    chosen = services.moderatable(current_user, ids)
+    back = url_for("admin.comments", **{k: v for k, v in args.items() if v}, _anchor="queue")
+    if not chosen:
+        flash("Choose at least one comment first.", "error")
+        return redirect(back)
+    if action == "reply":
+        comment = chosen[0]
+        if comment.status != CommentStatus.APPROVED:
+            services.moderate([comment], "approve")  # a reply shows under a shown comment
+        return redirect(url_for("comments.reply", comment_id=comment.id))
+    name = chosen[0].author_name or "a guest"  # read now: a deleted comment is gone after
+    changed = services.moderate(chosen, action)
+    if "row" in request.form:
+        flash(f"The comment by {name} was {DONE[action]}.")
+    else:
+        flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
+    return redirect(back)
 
 
 @bp.post("/comments/words")

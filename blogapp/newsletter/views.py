@@ -1,0 +1,110 @@
+"""Subscribe, confirm, unsubscribe (one click too), and the member's own choices."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth.forms import ButtonForm
+from ..cache import public_page
+from ..extensions import csrf, limiter
+from ..models import Frequency, SubscriberStatus
+from ..permissions import member_required
+from ..posts import authoring_services
+from . import bp, services
+from .forms import ChoicesForm, SubscribeForm
+
+SENT = (
+    "Thank you. If {email} can get new posts from us, a message is on its way to it: "
+    "open its link to confirm. Nothing is sent until you do."
+)
+
+
+def _limit():
+    return current_app.config.get("RATELIMIT_SUBSCRIBE", "5 per minute;30 per day")
+
+
+def _form(form_class, **kwargs):
+    form = form_class(**kwargs)
+    form.set_categories(authoring_services.categories())
+    return form
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@public_page  # the same form for every reader (the CSRF token is put in per visitor)
+@limiter.limit(_limit, methods=["POST"])
+def subscribe():
+    form = _form(SubscribeForm)
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("newsletter/subscribe.html", form=form), status
+    services.subscribe(form.email.data, form.choices())
+    # The same words whether the address was new, waiting, subscribed or capped.
+    flash(SENT.format(email=form.email.data))
+    return redirect(url_for("newsletter.subscribe"))
+
+
+@bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    subscriber = services.read_confirm_token(token)
+    if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        return render_template("auth/link_invalid.html", what="newsletter"), 400
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        # Mail scanners fetch links: a GET only shows the button; the POST confirms.
+        return render_template("newsletter/confirm.html", form=form, subscriber=subscriber)
+    services.confirm(subscriber)
+    return render_template("newsletter/confirm.html", form=form, subscriber=subscriber, done=True)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: the mail provider POSTs with no session; the token is the key
+def unsubscribe(token: str):
+    subscriber = services.read_unsubscribe_token(token)
+    if subscriber is None:
+        return render_template("auth/link_invalid.html", what="newsletter"), 404
+    if request.method == "POST":
+        services.unsubscribe(subscriber)
+        return render_template("newsletter/unsubscribe.html", done=True, subscriber=subscriber)
+    return render_template("newsletter/unsubscribe.html", done=False, subscriber=subscriber)
+
+
+@bp.route("/account/newsletter", methods=["GET", "POST"])
+@member_required
+def account():
+    subscriber = services.find(current_user.email or "")
+    subscribed = subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED
+    form = _form(ChoicesForm)
+    if request.method == "GET" and subscriber is not None:
+        form.frequency.data = subscriber.frequency
+        form.categories.data = [c.id for c in subscriber.categories]
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return _account_page(form, subscriber, subscribed), status
+    if request.form.get("action") == "unsubscribe":
+        if subscribed:
+            services.unsubscribe(subscriber)
+        flash("You are unsubscribed: no more newsletters.")
+    elif current_user.is_confirmed:
+        services.subscribe_confirmed(current_user.email, form.choices())
+        flash("Saved: you get " + _what(form.frequency.data) + ".")
+    else:
+        services.subscribe(current_user.email, form.choices())
+        flash(f"We sent a link to {current_user.email}: open it to confirm your subscription.")
+    return redirect(url_for("newsletter.account"))
+
+
+def _what(frequency: str) -> str:
+    return "every new post" if frequency == Frequency.EVERY_POST else "a weekly digest"
+
+
+def _account_page(form, subscriber, subscribed):
+    return render_template(
+        "newsletter/account.html", form=form, subscriber=subscriber, subscribed=subscribed
+    )
+
+
+@bp.app_context_processor
+def subscribe_box():
+    """The small subscribe form on the home page and every post (same bytes for everyone)."""
+    return {"newsletter_frequencies": [(f.value, _what(f)) for f in Frequency]}
