@@ -31,7 +31,17 @@ from blogapp import create_app
 from blogapp.auth import services as auth_services
 from blogapp.comments import notifications
 from blogapp.extensions import db
-from blogapp.models import Category, Comment, CommentStatus, Post, PostKind, PostStatus, Role, User
+from blogapp.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    MediaImage,
+    Post,
+    PostKind,
+    PostStatus,
+    Role,
+    User,
+)
 from tests import helpers
 from tests.builders import (
     PASSWORD,
@@ -235,6 +245,7 @@ class World:
                 "user_id": [str(u.id) for u in users],
                 "comment_id": [str(c.id) for c in comments],
                 "category_id": [str(i) for i in db.session.scalars(select(Category.id))],
+                "image_id": [str(i) for i in db.session.scalars(select(MediaImage.id))] or ["1"],
                 "slug": [p.slug for p in posts] + ["care", "nights"],
                 "username": [u.username for u in users],
                 "token": tokens or ["x"],
@@ -306,7 +317,7 @@ def parameters(app_without_csrf, world) -> dict[tuple[str, str], tuple[set[str],
     found = {}
     for endpoint, method in routes(app):
         rule, names = _rule(app, endpoint), set()
-        path = _path(rule, {arg: values[arg][0] for arg in rule.arguments})
+        path = _path(rule, {arg: values.get(arg, ["1"])[0] for arg in rule.arguments})
         for role in ROLES:
             world.restore()
             client = _client(world, role)
