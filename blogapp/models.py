@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .inputs import single_line
 
 
 def utcnow() -> datetime:
@@ -500,3 +501,18 @@ class Newsletter(db.Model):
         Index("ix_newsletters_due", "expanded_at", "send_after"),
         {"sqlite_autoincrement": True},
     )
+
+
+# -- one-line text (issue 15) ------------------------------------------------------------
+# Titles and names end up in email subjects and headers: a CR or LF there broke every
+# comment notice for a post. Whoever sets them (forms, importers, the CLI) gets them as one
+# line; import-json's rows get the same treatment in backup.py.
+ONE_LINE_FIELDS = (Post.title, Comment.guest_name, User.display_name, Category.name, Tag.name)
+
+
+def _as_one_line(target, value, oldvalue, initiator):
+    return single_line(value) if isinstance(value, str) else value
+
+
+for _field in ONE_LINE_FIELDS:
+    event.listen(_field, "set", _as_one_line, retval=True)
