@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request, session
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
@@ -38,6 +38,8 @@ def render_error(status: int, message: str = "", headers: dict | None = None):
         # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page; a short answer.
         text = f"{status} {TITLES.get(status, 'Error')}: this site does not answer to that host."
         return Response(text, status, headers, mimetype="text/plain")
+    if "_user_id" in session:  # a signed-in person's page (their name, their token)
+        headers = {**(headers or {}), "Cache-Control": "private, no-cache"}
     wants_json = request.path == "/healthz" or (request.accept_mimetypes.best == "application/json")
     if wants_json:
         response = jsonify(error=TITLES.get(status, "Error"), status=status)

@@ -47,7 +47,7 @@ def comments():
         counts=services.queue_counts(current_user),
         tabs=TABS,
         args=args,
-        filter_post=db.session.get(Post, args["post"]) if args["post"] else None,
+        filter_post=moderatable_post(args["post"]),
         form=ConfirmForm(),
         now=utcnow(),
         words_form=WordListForm(words="\n".join(moderation.word_list()))
@@ -93,6 +93,13 @@ def act(args: dict):
     else:
         flash(f"{changed} comment{'s' if changed != 1 else ''} {DONE[action]}.")
     return redirect(back)
+
+
+def moderatable_post(post_id: int | None) -> Post | None:
+    """The post a queue is filtered by, if this moderator may see it: an author must not
+    learn another author's draft title by trying ids."""
+    post = db.session.get(Post, post_id) if post_id else None
+    return post if post is not None and current_user.can_moderate(post) else None
 
 
 @bp.post("/comments/words")
