@@ -101,6 +101,10 @@ def tag(slug: str):
 @public_page
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
+    if not services.has_published(found):
+        # Only people who have published have a page: one for every username would tell
+        # anyone who has an account (and 404 vs 200 is all it takes).
+        abort(404)
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
