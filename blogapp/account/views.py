@@ -128,7 +128,7 @@ def export():
 @member_required
 def delete():
     form = DeleteAccountForm()
-    problem = services.deletion_problem(current_user)
+    problem = services.deletion_problem(current_user, lock=request.method == "POST")
     if problem or not form.validate_on_submit():
         if problem:
             flash(problem, "error")

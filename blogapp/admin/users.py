@@ -47,7 +47,7 @@ def change_role(user_id: int):
     if role not in {r.value for r in Role}:
         abort(400, "Choose member, author or admin.")
     try:
-        services.change_role(user, role)
+        services.change_role(user, role, actor=current_user)
     except services.RoleError as error:
         flash(str(error), "error")
         return _back()
@@ -63,7 +63,7 @@ def suspend(user_id: int):
         flash("You can't suspend yourself.", "error")
         return _back()
     try:
-        services.set_suspended(user, True)
+        services.set_suspended(user, True, actor=current_user)
     except services.RoleError as error:
         flash(str(error), "error")
         return _back()
@@ -75,6 +75,10 @@ def suspend(user_id: int):
 @admin_required
 def reinstate(user_id: int):
     user = _target(user_id)
-    services.set_suspended(user, False)
+    try:
+        services.set_suspended(user, False, actor=current_user)
+    except services.RoleError as error:
+        flash(str(error), "error")
+        return _back()
     flash(f"{user.username} is reinstated.")
     return _back()

@@ -252,19 +252,42 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count(User.id)).where(User.role == Role.ADMIN, User.suspended.is_(False))
-    )
+def active_admin_ids(lock: bool = False) -> set[int]:
+    """Ids of the admins who aren't suspended; with lock, their rows are locked until commit.
+
+    Locking is what keeps the last-admin rule under races: two admins demoting (or
+    suspending) each other at the same moment on PostgreSQL each counted two admins and
+    both went ahead, leaving none. With the rows locked, the second waits for the first to
+    commit and then counts again. (SQLite runs one writing request at a time anyway:
+    POST requests take the write lock at BEGIN.)
+    """
+    query = select(User.id).where(User.role == Role.ADMIN, User.suspended.is_(False))
+    if lock:
+        query = query.order_by(User.id).with_for_update()
+    return set(db.session.scalars(query))
 
 
-def is_last_admin(user: User) -> bool:
-    return user.role == Role.ADMIN and not user.suspended and active_admin_count() <= 1
+def is_last_admin(user: User, lock: bool = False) -> bool:
+    admins = active_admin_ids(lock)
+    return user.id in admins and len(admins) <= 1
 
 
-def deletion_problem(user: User) -> str | None:
-    """Why this account can't be deleted now, or None."""
-    if is_last_admin(user):
+NEEDS_AN_ADMIN = "The site needs at least one admin: make someone else an admin first."
+
+
+def _admin_rule(user: User, actor: User | None, leaves: bool, refusal: str) -> None:
+    """RoleError when the change would leave no admin, or the actor is no longer one."""
+    admins = active_admin_ids(lock=True)
+    if actor is not None and actor.id not in admins:
+        raise RoleError("You are no longer an admin, so you can't change this.")
+    if leaves and user.id in admins and len(admins) <= 1:
+        raise RoleError(refusal)
+    db.session.refresh(user)  # as it is now that no other change to admins can run
+
+
+def deletion_problem(user: User, lock: bool = False) -> str | None:
+    """Why this account can't be deleted now, or None (lock: about to delete it)."""
+    if is_last_admin(user, lock):
         return "You are the only admin: make someone else an admin first."
     if db.session.scalar(select(Post.id).where(Post.author_id == user.id).limit(1)) is not None:
         return "You have written posts: ask an admin to move them to another author first."
@@ -314,18 +337,16 @@ class RoleError(ValueError):
     """A role or suspension change that would break a rule (e.g. no admin left)."""
 
 
-def change_role(user: User, role: str) -> None:
+def change_role(user: User, role: str, actor: User | None = None) -> None:
     role = Role(role)
-    if user.role == Role.ADMIN and role != Role.ADMIN and is_last_admin(user):
-        raise RoleError("The site needs at least one admin: make someone else an admin first.")
+    _admin_rule(user, actor, role != Role.ADMIN, NEEDS_AN_ADMIN)
     user.role = role
     db.session.commit()
 
 
-def set_suspended(user: User, suspended: bool) -> None:
+def set_suspended(user: User, suspended: bool, actor: User | None = None) -> None:
     """Suspend (ending all of the user's sessions) or reinstate."""
-    if suspended and is_last_admin(user):
-        raise RoleError("The only admin can't be suspended.")
+    _admin_rule(user, actor, suspended, "The only admin can't be suspended.")
     if user.suspended == suspended:
         return
     user.suspended = suspended
