@@ -43,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .auth.security_views import bp as account_security_bp
     from .comments import bp as comments_bp
     from .discovery import bp as discovery_bp
     from .health import bp as health_bp
@@ -54,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(posts_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(account_security_bp, url_prefix="/account")
     app.register_blueprint(comments_bp)
     app.register_blueprint(discovery_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from . import audit
 from .extensions import db
 from .inputs import EARLIEST, INT_MAX, LATEST, single_line
 from .markup import render_comment, render_comment_html, render_description
@@ -245,6 +246,8 @@ def export_data() -> dict:
 
 def write_export(path: str | Path) -> dict[str, int]:
     """Write the JSON export to path; returns the row count of each table."""
+    audit.record(None, audit.Action.EXPORT, detail=str(path))  # the export holds its own entry
+    db.session.commit()
     data = export_data()
     with os.fdopen(_private_file(path, exclusive=False), "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
@@ -308,6 +311,8 @@ def import_data(data: dict) -> dict[str, int]:
             counts[table.name] = len(rows)
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)
+    audit.record(None, audit.Action.IMPORT, detail=f"JSON export ({sum(counts.values())} rows)")
+    db.session.commit()
     return counts
 
 

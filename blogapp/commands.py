@@ -5,9 +5,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
+from .auth.commands import purge_sessions_command
 from .backup import backup_command, export_command, import_json_command, restore_command
 from .comments.commands import purge_comments_command
 from .extensions import db
+from .posts.link_check import check_links_command
 from .wordpress.cli import import_wxr_command
 
 
@@ -17,11 +19,13 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         create_user_command,
         purge_comments_command,
+        purge_sessions_command,
         import_wxr_command,
         backup_command,
         restore_command,
         export_command,
         import_json_command,
+        check_links_command,
         worker_command,
     ):
         app.cli.add_command(command)
@@ -41,7 +45,9 @@ def seed_demo_command():
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(["member", "author", "admin"]), default="member")
+@click.option(
+    "--role", type=click.Choice(["member", "author", "editor", "admin"]), default="member"
+)
 @click.option("--password", help="Prompted for (hidden) when not given.")
 @with_appcontext
 def create_user_command(email, username, role, password):

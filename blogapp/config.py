@@ -64,6 +64,7 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": _bool,
     "MAX_CONTENT_LENGTH": _int,
     "COMMENTS_CLOSE_AFTER_DAYS": _int,
+    "TWO_FACTOR_REQUIRED_ROLES": _names,
     "SITE_URL": str,
     "SITE_ALIASES": _names,
     "TRUSTED_PROXIES": _int,
@@ -178,6 +179,7 @@ def _finish(app: Flask) -> None:
         raise ConfigError(
             "BLOG_TIMEZONE", f"is not a time zone: {config['BLOG_TIMEZONE']!r}"
         ) from None
+    _check_two_factor_roles(config)
     if config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH", "must be a positive number of bytes")
     _site_address(config)
@@ -210,6 +212,27 @@ def _site_address(config) -> None:
         config["TRUSTED_HOSTS"] = [site.hostname, *config["SITE_ALIASES"]]
     if config["TRUSTED_PROXIES"] < 0:
         raise ConfigError("TRUSTED_PROXIES", "must be 0 or more")
+
+
+REVIEWER = "reviewer"
+
+
+def _check_two_factor_roles(config) -> None:
+    """Every staff role must enrol by default; the setting names roles that exist."""
+    from .models import Role
+
+    # "reviewer" is the clinical-reviewer designation: any member an admin made a reviewer.
+    names = {str(role) for role in Role} | {REVIEWER}
+    roles = config.get("TWO_FACTOR_REQUIRED_ROLES")
+    if roles is None:
+        roles = tuple(role for role in Role if role != Role.MEMBER) + (REVIEWER,)
+    roles = [str(role).lower() for role in roles]
+    unknown = [role for role in roles if role not in names]
+    if unknown:
+        raise ConfigError("TWO_FACTOR_REQUIRED_ROLES", f"names unknown roles: {', '.join(unknown)}")
+    config["TWO_FACTOR_REQUIRED_ROLES"] = tuple(
+        role if role == REVIEWER else Role(role) for role in roles
+    )
 
 
 def _bound_postgresql_waits(config) -> None:

@@ -17,6 +17,7 @@ from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter, build_url_re
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
+from mdit_py_plugins.footnote import footnote_plugin
 
 from . import uploads
 
@@ -30,7 +31,7 @@ POST_TAGS = frozenset(
         "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "a", "abbr", "b", "strong", "i",
         "em", "code", "pre", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
         "td", "img", "figure", "figcaption", "del", "s", "sup", "sub", "dl", "dt", "dd", "kbd",
-        "mark", "cite", "q", "small",
+        "mark", "cite", "q", "small", "section",
     }
 )  # fmt: skip
 COMMENT_TAGS = frozenset(
@@ -49,11 +50,39 @@ def _cell_class(tag: str, name: str, value: str) -> bool:
     return name == "class" and bool(_ALIGN_CLASS.match(value))
 
 
+# Footnotes (References): exactly the attributes _footnote_rules writes, with their shapes.
+_FOOTNOTE_ATTRIBUTES = {
+    ("a", "id"): re.compile(r"^fnref-\d{1,4}(-\d{1,4})?$"),
+    ("a", "class"): re.compile(r"^footnote-backref$"),
+    ("a", "aria-label"): re.compile(r"^Back to reference \d{1,4}( \(\d{1,4}\))? in the text$"),
+    ("sup", "class"): re.compile(r"^footnote-ref$"),
+    ("li", "id"): re.compile(r"^fn-\d{1,4}$"),
+    ("li", "class"): re.compile(r"^footnote-item$"),
+    ("ol", "class"): re.compile(r"^footnotes-list$"),
+    ("section", "class"): re.compile(r"^footnotes$"),
+}
+
+
+def _allowed(*plain: str):
+    """Attribute check: the plain names always; footnote attributes only in their shapes."""
+
+    def check(tag: str, name: str, value: str) -> bool:
+        if name in plain:
+            return True
+        shape = _FOOTNOTE_ATTRIBUTES.get((tag, name))
+        return shape is not None and bool(shape.match(value))
+
+    return check
+
+
 POST_ATTRIBUTES = {
-    "a": ["href", "title"],
+    "a": _allowed("href", "title"),
     "abbr": ["title"],
     "img": ["src", "alt", "title", "width", "height"],
-    "ol": ["start"],
+    "ol": _allowed("start"),
+    "li": _allowed(),
+    "sup": _allowed(),
+    "section": _allowed(),
     "code": _code_class,
     "th": _cell_class,
     "td": _cell_class,
@@ -63,8 +92,54 @@ COMMENT_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
 
 def _markdown_for_posts() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(footnote_plugin)
+    for rule, render in _FOOTNOTE_RULES.items():
+        md.add_render_rule(rule, render)
     md.core.ruler.push("align_classes", _alignment_to_class)
     return md
+
+
+# Markdown footnotes ([^1]) as a numbered References section, each with links back to where
+# it is cited. Ids are "fn-N" / "fnref-N[-K]": the sanitizer lets exactly these through.
+def _footnote_number(tokens, idx) -> str:
+    return str(tokens[idx].meta["id"] + 1)
+
+
+def _footnote_ref_id(tokens, idx) -> str:
+    sub = tokens[idx].meta.get("subId", 0)
+    number = _footnote_number(tokens, idx)
+    return f"fnref-{number}" + (f"-{sub + 1}" if sub > 0 else "")
+
+
+def _render_footnote_ref(self, tokens, idx, options, env) -> str:
+    number = _footnote_number(tokens, idx)
+    ref = _footnote_ref_id(tokens, idx)
+    return f'<sup class="footnote-ref"><a href="#fn-{number}" id="{ref}">[{number}]</a></sup>'
+
+
+def _render_footnote_block_open(self, tokens, idx, options, env) -> str:
+    return '<section class="footnotes">\n<h2>References</h2>\n<ol class="footnotes-list">\n'
+
+
+def _render_footnote_open(self, tokens, idx, options, env) -> str:
+    return f'<li id="fn-{_footnote_number(tokens, idx)}" class="footnote-item">'
+
+
+def _render_footnote_anchor(self, tokens, idx, options, env) -> str:
+    number, sub = _footnote_number(tokens, idx), tokens[idx].meta.get("subId", 0)
+    which = f"{number} ({sub + 1})" if sub > 0 else number
+    return (
+        f' <a href="#{_footnote_ref_id(tokens, idx)}" class="footnote-backref"'
+        f' aria-label="Back to reference {which} in the text">\u21a9\ufe0e</a>'
+    )
+
+
+_FOOTNOTE_RULES = {
+    "footnote_ref": _render_footnote_ref,
+    "footnote_block_open": _render_footnote_block_open,
+    "footnote_open": _render_footnote_open,
+    "footnote_anchor": _render_footnote_anchor,
+}
 
 
 def _markdown_for_comments() -> MarkdownIt:

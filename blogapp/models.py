@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     event,
+    false,
     func,
     true,
 )
@@ -72,6 +73,7 @@ class UTCDateTime(TypeDecorator):
 class Role(enum.StrEnum):
     MEMBER = "member"
     AUTHOR = "author"
+    EDITOR = "editor"  # an author on anyone's posts and comments; below admin
     ADMIN = "admin"
 
 
@@ -93,6 +95,26 @@ class PostStatus(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     PUBLISHED = "published"
+
+
+class ReviewStatus(enum.StrEnum):
+    """Where a post's newest version stands in clinical review ("" when none is needed)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    FIX = "fix"  # published by an editor as a non-clinical fix, without a new review
+
+    @property
+    def label(self) -> str:
+        return {
+            "draft": "Not yet submitted for review",
+            "in_review": "In review",
+            "changes_requested": "Changes requested",
+            "approved": "Approved",
+            "fix": "Published as a non-clinical fix",
+        }[self.value]
 
 
 class CommentStatus(enum.StrEnum):
@@ -128,12 +150,17 @@ class User(UserMixin, db.Model):
     # stored name (uploads.py), initials are shown without one.
     credentials: Mapped[str] = mapped_column(String(100), default="", server_default="")
     avatar: Mapped[str | None] = mapped_column(String(100))
+    # Clinical reviewer designation, set by an admin: non-empty credentials ("RN, MSN") make
+    # the member a reviewer. Not the self-declared profile credentials.
+    reviewer_credentials: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     posts: Mapped[list[Post]] = relationship(back_populates="author")
 
     def get_id(self) -> str:
-        # Flask-Login stores this in the session and remember cookie; a new version voids both.
-        return f"{self.id}:{self.session_version}"
+        # Flask-Login stores this in the session and remember cookie; a new version voids both,
+        # and so does ending the session record the token names (auth/sessions.py).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{self.session_version}:{token}"
 
     @property
     def name(self) -> str:
@@ -145,7 +172,11 @@ class User(UserMixin, db.Model):
 
     @property
     def is_author(self) -> bool:
-        return self.role in (Role.AUTHOR, Role.ADMIN)
+        return self.role in (Role.AUTHOR, Role.EDITOR, Role.ADMIN)
+
+    @property
+    def is_editor(self) -> bool:
+        return self.role in (Role.EDITOR, Role.ADMIN)
 
     @property
     def is_admin(self) -> bool:
@@ -158,6 +189,10 @@ class User(UserMixin, db.Model):
         words = [w for w in spaced.split() if w[:1].isalnum()]
         return "".join(w[0] for w in words[:2]).upper() or self.username[:1].upper()
 
+    @property
+    def is_reviewer(self) -> bool:
+        return not self.suspended and bool(self.reviewer_credentials.strip())
+
     def set_password(self, password: str) -> None:
         # NFKC: the same password typed on another keyboard or OS still matches.
         self.password_hash = generate_password_hash(unicodedata.normalize("NFKC", password))
@@ -169,11 +204,69 @@ class User(UserMixin, db.Model):
 
     def can_edit_post(self, post: Post) -> bool:
         return not self.suspended and (
-            self.is_admin or (self.is_author and post.author_id == self.id)
+            self.is_editor or (self.is_author and post.author_id == self.id)
         )
 
     def can_moderate(self, post: Post) -> bool:
         return self.can_edit_post(post)
+
+
+# --- account security: session records, two-factor, passkeys ---------------------------
+
+
+class UserSession(db.Model):
+    """One sign-in: the signed cookie names it, so ending it here signs that browser out."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the random token in the cookie: a leaked table can't be replayed as cookies.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")  # truncated: /24 or /48
+    method: Mapped[str] = mapped_column(String(16), default="password")  # or passkey
+
+
+class TotpSecret(db.Model):
+    """An authenticator app: enabled once the member typed a code it showed."""
+
+    __tablename__ = "totp_secrets"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step accepted: the same code can't be used twice.
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # base64url COSE key
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(db.Model):
@@ -184,6 +277,9 @@ class Category(db.Model):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")  # what the admin typed
     description_html: Mapped[str] = mapped_column(Text, default="")  # markup.render_description
+    # Posts here go out only once a clinical reviewer approved the exact version.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    review_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
 
 
 class Tag(db.Model):
@@ -233,8 +329,17 @@ class Post(db.Model):
     )
     cover_image: Mapped[str | None] = mapped_column(String(100))
     cover_alt: Mapped[str] = mapped_column(String(300), default="")
-    reviewed_by: Mapped[str] = mapped_column(String(200), default="")
-    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    # Clinical review (blogapp/posts/review.py). The post's own columns always hold the live
+    # text; a newer revision waits in post_revisions until approved. Plain integers, not
+    # foreign keys: posts <-> post_revisions would be a cycle, and SQLite can only add a
+    # foreign key by rebuilding the table (which would drop the search triggers).
+    review_status: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    live_revision_id: Mapped[int | None] = mapped_column(Integer)
+    live_review_id: Mapped[int | None] = mapped_column(Integer)  # the approval readers see
+    next_review_on: Mapped[date | None] = mapped_column(Date)
+    content_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The free-text "Reviewed by" line from before reviews were recorded, kept as history.
+    review_history_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
     sticky: Mapped[bool] = mapped_column(Boolean, default=False)
     # Kept by the comment services so lists show counts without a query per post.
@@ -337,6 +442,72 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("uq_subscriptions_user_post", "user_id", "post_id", unique=True),)
+
+
+# -- clinical review, revisions and the audit log (issue 18) --------------------------------
+
+
+class PostRevision(db.Model):
+    """One save of a post's text: every save keeps one; restoring an old one adds a new one."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    note_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="edit")  # edit, restore, fix
+    restored_from: Mapped[int | None] = mapped_column(Integer)  # the number restored
+
+    post: Mapped[Post] = relationship()
+    editor: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (Index("uq_post_revisions_number", "post_id", "number", unique=True),)
+
+
+class ReviewDecision(db.Model):
+    """A reviewer's approval or request for changes, against one exact revision."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("post_revisions.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Copied when decided: the line stays true if the reviewer's name or credentials change.
+    reviewer_name: Mapped[str] = mapped_column(String(300), default="")
+    credentials: Mapped[str] = mapped_column(String(200), default="")
+    decision: Mapped[str] = mapped_column(String(20))  # approved, changes_requested
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User | None] = relationship(lazy="joined")
+    revision: Mapped[PostRevision] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One staff action, appended by blogapp/audit.py; never changed or removed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # No foreign keys: an entry outlives the person and the thing it names.
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class MediaImage(db.Model):

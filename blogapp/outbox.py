@@ -45,7 +45,7 @@ def worker_name() -> str:
 def backoff(attempts: int, base: float) -> timedelta:
     """Wait before try number attempts+1: base, 2×, 4×, ... capped at 6 hours, ±10 %."""
     seconds = min(base * 2 ** max(attempts - 1, 0), 6 * 3600)
-    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 - not secret
+    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # nosec B311 - jitter, not a secret
 
 
 def claim(worker: str, limit: int, now: datetime | None = None) -> list[int]:

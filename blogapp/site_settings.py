@@ -189,8 +189,10 @@ def save(
     comment_edit_minutes: int,
     comments_close_after_days: int,
     nav: dict[str, NavLayout],
+    actor=None,
 ) -> None:
     """Store every setting (one commit: the page cache is invalidated by it)."""
+    from . import audit
     from .comments.moderation import clean_name, clean_text  # (it reads these settings)
 
     title, tagline, disclaimer = clean_name(title), clean_name(tagline), clean_text(disclaimer)
@@ -211,9 +213,14 @@ def save(
             select(Setting).where(Setting.key.in_([PREFIX + k for k in values]))
         )
     }
+    changed = []
     for name, value in values.items():
         row = existing.get(PREFIX + name) or Setting(key=PREFIX + name)
+        if row.value != value:
+            changed.append(name)
         row.value = value
         db.session.add(row)
+    if changed:
+        audit.record(actor, audit.Action.SETTINGS_CHANGE, detail="changed: " + ", ".join(changed))
     db.session.commit()
     g.pop("site_settings", None)  # this request, too, sees what was just saved

@@ -146,9 +146,13 @@ def staff_nav() -> list[StaffLink]:
     from .models import Role
     from .permissions import has_role
 
-    if not has_role(current_user, Role.AUTHOR):
+    if not has_role(current_user, Role.MEMBER):
         return []
-    links = [
+    # Clinical reviewers may be plain members: their queue is their one staff link.
+    reviews = [StaffLink("Reviews", "posts.reviews")] if current_user.is_reviewer else []
+    if not has_role(current_user, Role.AUTHOR):
+        return reviews
+    links = reviews + [
         StaffLink("Write", "posts.new"),
         StaffLink("Dashboard", "posts.dashboard"),
         # Authors moderate their own posts' comments, admins everyone's: the count says so.
@@ -159,5 +163,6 @@ def staff_nav() -> list[StaffLink]:
             StaffLink("Users", "admin.users"),
             StaffLink("Categories", "admin.categories"),
             StaffLink("Settings", "admin.settings"),
+            StaffLink("Audit log", "admin.audit"),
         ]
     return links

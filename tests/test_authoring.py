@@ -168,10 +168,10 @@ def test_a_missing_post_is_404(client, author):
 
 def test_the_form_has_labelled_fields_and_buttons_that_say_what_they_do(client, author):
     page = client.get("/posts/new").text
-    for label in ["Title", "Body", "Excerpt", "Category", "Tags", "Cover image", "Reviewed by",
-                  "Reviewed on", "Publish date and time"]:  # fmt: skip
+    for label in ["Title", "Body", "Excerpt", "Category", "Tags", "Cover image", "Change note",
+                  "Publish date and time"]:  # fmt: skip
         assert re.search(rf"<label[^>]*>{re.escape(label)}", page), label
-    for button in ["Save draft", "Preview", "Schedule", "Publish"]:
+    for button in ["Save draft", "Submit for review", "Preview", "Schedule", "Publish"]:
         assert f'value="{button}"' in page
     assert "Markdown help" in page
     assert "America/New_York" in page
@@ -217,11 +217,6 @@ def test_a_page_stays_out_of_lists_and_is_linked_from_the_footer(client, author)
     home = client.get("/").text
     assert 'href="/pages/about-us"' in home
     assert "post-card" not in home or "About us</a></h2>" not in home
-
-
-def test_reviewed_by_is_shown_on_the_post(client, author):
-    write(client, reviewed_by="Ana Diaz, RN", reviewed_on="2026-01-02", publish="Publish")
-    assert "Reviewed by Ana Diaz, RN on" in client.get("/posts/caring-at-night").text
 
 
 def test_editing_shows_what_was_saved_and_updates_it(client, author):
@@ -396,11 +391,11 @@ def test_reserved_route_names_are_never_slugs(client, author):
 def test_a_failed_validation_keeps_every_field(client, author):
     response = write(
         client, title="", body="My long careful text", excerpt="Short one", tags="a, b",
-        reviewed_by="Dr. Who", publish="Publish",
+        change_note="Dr. Who fixed it", publish="Publish",
     )  # fmt: skip
     assert response.status_code == 400
     assert "Give the post a title." in response.text
-    for kept in ["My long careful text", "Short one", 'value="a, b"', 'value="Dr. Who"']:
+    for kept in ["My long careful text", "Short one", 'value="a, b"', 'value="Dr. Who fixed it"']:
         assert kept in response.text
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from base64 import urlsafe_b64encode
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,14 +19,17 @@ from flask import url_for
 from sqlalchemy import select
 
 from blogapp import create_app
+from blogapp.auth import sessions as session_records
 from blogapp.extensions import db
 from blogapp.markup import render_comment
 from blogapp.models import (
     Comment,
     CommentStatus,
     MediaImage,
+    Passkey,
     Post,
     PostKind,
+    PostRevision,
     PostStatus,
     User,
     utcnow,
@@ -32,14 +37,23 @@ from blogapp.models import (
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
 
-ROLES = ("anonymous", "unconfirmed", "member", "author", "other_author", "admin", "suspended")
+ROLES = (
+    "anonymous", "unconfirmed", "member", "reviewer", "author", "other_author", "editor",
+    "admin", "suspended",
+)  # fmt: skip
 EVERYONE = frozenset(ROLES)
-SIGNED_IN = frozenset({"unconfirmed", "member", "author", "other_author", "admin"})
-AUTHORS = frozenset({"author", "other_author", "admin"})
-OWNER = frozenset({"author", "admin"})  # "author" owns the post under test
+SIGNED_IN = frozenset(
+    {"unconfirmed", "member", "reviewer", "author", "other_author", "editor", "admin"}
+)
+AUTHORS = frozenset({"author", "other_author", "editor", "admin"})
+OWNER = frozenset({"author", "editor", "admin"})  # "author" owns the post under test
 COMMENTER = frozenset({"member"})  # "member" wrote the comment under test
-COMMENT_DELETERS = frozenset({"member", "author", "admin"})  # its writer, the post's, admin
+# Its writer, the post's author, and those who moderate everything.
+COMMENT_DELETERS = frozenset({"member", "author", "editor", "admin"})
 ADMIN = frozenset({"admin"})
+# A clinical reviewer is a member an admin gave credentials: a designation, not a role.
+REVIEWERS = frozenset({"reviewer"})
+HISTORY_READERS = OWNER | REVIEWERS
 # Links from emails and other token routes: anyone may open them; a made-up token gets a
 # "not valid" page (404/400/410), never a sign-in wall, never a 500.
 OPEN = "open"
@@ -106,6 +120,11 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("posts.confirm_delete", "GET"): OWNER,
     ("posts.delete", "POST"): OWNER,
     ("posts.unpublish", "POST"): OWNER,
+    ("posts.history", "GET"): HISTORY_READERS,
+    ("posts.restore", "POST"): OWNER,
+    ("posts.reviews", "GET"): REVIEWERS,
+    ("posts.review_post", "GET"): REVIEWERS,
+    ("posts.review_post", "POST"): REVIEWERS,
     # Authors moderate their own posts' comments in the queue; admins all.
     ("admin.comments", "GET"): AUTHORS,
     ("admin.comments", "POST"): AUTHORS,
@@ -118,6 +137,29 @@ EXPECTED: dict[tuple[str, str], frozenset | str] = {
     ("admin.add_category", "POST"): ADMIN,
     ("admin.rename_category", "POST"): ADMIN,
     ("admin.delete_category", "POST"): ADMIN,
+    # Account security: each person's own sessions, two-factor and passkeys.
+    ("account_security.sessions", "GET"): SIGNED_IN,
+    ("account_security.end_session", "POST"): SIGNED_IN,
+    ("account_security.end_other_sessions", "POST"): SIGNED_IN,
+    ("account_security.end_from_email", "GET"): OPEN,
+    ("account_security.end_from_email", "POST"): OPEN,
+    ("account_security.security", "GET"): SIGNED_IN,
+    ("account_security.totp_start", "POST"): SIGNED_IN,
+    ("account_security.totp_enrol", "GET"): SIGNED_IN,
+    ("account_security.totp_enrol", "POST"): SIGNED_IN,
+    ("account_security.totp_disable", "POST"): SIGNED_IN,
+    ("account_security.recovery_codes", "POST"): SIGNED_IN,
+    ("account_security.passkey_register_options", "POST"): SIGNED_IN,
+    ("account_security.passkey_add", "POST"): SIGNED_IN,
+    ("account_security.passkey_remove", "POST"): SIGNED_IN,
+    ("auth.two_factor", "GET"): OPEN,
+    ("auth.two_factor", "POST"): OPEN,
+    ("auth.passkey_signin_options", "POST"): OPEN,
+    ("auth.passkey_signin", "POST"): OPEN,
+    ("admin.category_review", "POST"): ADMIN,
+    ("admin.overdue_note", "POST"): ADMIN,
+    ("admin.set_reviewer", "POST"): ADMIN,
+    ("admin.audit", "GET"): ADMIN,
     # The media library (issue 17): authors' own images; "author" owns the image under test.
     ("media.library", "GET"): AUTHORS,
     ("media.library", "POST"): AUTHORS,
@@ -186,17 +228,34 @@ def build_world(app) -> dict:
         users = {
             "unconfirmed": make_user("unconfirmed", confirmed=False),
             "member": make_user("member"),
+            "reviewer": make_user("reviewer", reviewer_credentials="RN, MSN"),
             "author": make_user("author", role="author"),
             "other_author": make_user("other_author", role="author"),
+            "editor": make_user("editor", role="editor"),
             "admin": make_user("admin", role="admin"),
             "suspended": make_user("suspended", role="author"),
             "target": make_user("target"),
         }
         category = make_category("News")
         post = make_post(users["author"], title="Owned post", tags=["Care"], category=category)
+        db.session.add(PostRevision(post=post, number=1, title=post.title, body_md=post.body_md))
+        db.session.commit()
         others = make_post(users["other_author"], title="Other author's post")
         draft = make_post(users["author"], title="Owned draft", status=PostStatus.DRAFT)
         page = make_post(users["admin"], title="About", kind=PostKind.PAGE)
+        # Each person's own second session and passkey: the routes that end or remove one
+        # are probed with the prober's own (another person's gives 404: the IDOR tests).
+        other_sessions, keys = {}, {}
+        for name, user in users.items():
+            other_sessions[name], _, _ = session_records.start(
+                user, user_agent="other browser", address="", lifetime=timedelta(days=1)
+            )
+            credential_id = urlsafe_b64encode(name.encode()).decode().rstrip("=")
+            keys[name] = Passkey(
+                user_id=user.id, name="Phone", credential_id=credential_id, public_key="x"
+            )
+            db.session.add(keys[name])
+        db.session.commit()
         comment = add_comment(post, users["member"], "A member's comment")
         on_others = add_comment(others, users["member"], "On the other author's post")
         by_other_member = add_comment(post, users["target"], "Somebody else's comment")
@@ -206,6 +265,8 @@ def build_world(app) -> dict:
         ids = {name: user.id for name, user in users.items()}
         world = {
             "users": ids,
+            "other_sessions": {name: record.id for name, record in other_sessions.items()},
+            "passkeys": {name: key.id for name, key in keys.items()},
             "post": post.slug,
             "post_id": post.id,
             "others_post": others.slug,
@@ -225,7 +286,7 @@ def build_world(app) -> dict:
     return world
 
 
-def url_values(world: dict, rule) -> dict:
+def url_values(world: dict, rule, role: str = "anonymous") -> dict:
     """A value for each part of the rule, pointing at the objects under test."""
     by_name = {
         "slug": world["post"],
@@ -238,8 +299,12 @@ def url_values(world: dict, rule) -> dict:
         "comment_id": world["comment"],
         "category_id": world["category_id"],
         "user_id": world["users"]["target"],
+        "post_id": world["post_id"],
+        "number": 1,
         "image_id": world["image"],
         "token": "not-a-real-token",
+        "session_id": world["other_sessions"].get(role, 0),
+        "passkey_id": world["passkeys"].get(role, 0),
     }
     values = {arg: by_name[arg] for arg in rule.arguments}
     if rule.endpoint == "posts.page":
@@ -260,11 +325,9 @@ def signed_in_client(app, role: str, world: dict | None = None):
         response = helpers.AuthActions(client).login(role)
         assert response.status_code == 302, f"{role} could not sign in"
     else:
-        # The session Flask-Login writes at sign-in ("id:session_version"), minus the slow
-        # password check: the matrix is about what a signed-in person may do.
-        with client.session_transaction() as session:
-            session["_user_id"] = f"{world['users'][role]}:1"
-            session["_fresh"] = True
+        # The session Flask-Login writes at sign-in, minus the slow password check: the
+        # matrix is about what a signed-in person may do.
+        helpers.sign_in_fast(client, app, world["users"][role])
     if role == "suspended":
         # Suspended after signing in: the old session must stop working at once.
         with app.app_context():
@@ -305,7 +368,7 @@ def probe(app, world, role, endpoint, method):
     rules = app.url_map.iter_rules()
     rule = next(r for r in rules if r.endpoint == endpoint and method in r.methods)
     with app.test_request_context():
-        url = url_for(endpoint, **url_values(world, rule))
+        url = url_for(endpoint, **url_values(world, rule, role))
     client = signed_in_client(app, role, world)
     if endpoint == "discovery.search":
         url += "?q=care"

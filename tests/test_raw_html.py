@@ -178,7 +178,7 @@ def test_import_makes_html_again_from_the_source(app, runner, export):
         ("posts", "published_at", "yesterday", "published_at is not an ISO date"),
         ("posts", "published_at", "9999-12-31T23:59:00+00:00", "published_at is not between"),
         ("posts", "created_at", "2024-01-01T10:00:00", "created_at has no time zone"),
-        ("posts", "reviewed_on", 20240101, "reviewed_on must be an ISO date"),
+        ("posts", "updated_at", 20240101, "updated_at must be an ISO date"),
         ("comments", "body_md", ["list"], "comments row 1 (id 1): body_md must be text"),
     ],
 )

@@ -76,13 +76,11 @@ def test_previous_and_next_links(client, ctx):
     assert f'rel="next" href="/posts/{new.slug}"' in page
 
 
-def test_reviewed_by_line(client, ctx):
-    from datetime import date
-
-    post = make_post(reviewed_by="Dana Ruiz, RN, BSN", reviewed_on=date(2025, 3, 4))
+def test_an_old_free_text_review_line_is_shown_as_history(client, ctx):
+    post = make_post(review_history_note="Reviewed by Dana Ruiz, RN, BSN on 2025-03-04")
     page = client.get(f"/posts/{post.slug}").text
-    assert "Reviewed by Dana Ruiz, RN, BSN on" in page
-    assert "March 4, 2025" in page
+    assert "Reviewed by Dana Ruiz, RN, BSN on 2025-03-04" in page
+    assert "Medically reviewed" not in page
 
 
 def test_drafts_and_future_posts_are_hidden(client, ctx):

@@ -14,10 +14,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from .. import uploads
-from ..auth import mails, services
+from ..auth import mails, services, signin
 from ..auth.forms import (
     ButtonForm,
     DeleteAccountForm,
@@ -82,11 +82,10 @@ def password():
             form.current.errors.append("That isn't your current password.")
             return render_template("account/password.html", form=form), 400
         user = current_user._get_current_object()
-        mails.send_password_changed(user, commit=False)  # in the password change's commit
         services.set_new_password(user, form.password.data)
         # Every other session (and remember-me cookie) just ended; this one continues, renewed.
-        session.clear()
-        login_user(user)
+        signin.renew_after_password_change(user)
+        mails.send_security_notice(user, "password_changed", signin.current_record())
         flash("Your password was changed. You were signed out everywhere else.")
         return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form), _status(form)

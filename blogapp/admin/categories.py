@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from .. import audit
 from ..extensions import db
 from ..markup import render_description, slugify
 from ..models import Category, Post
 from ..permissions import admin_required
+from ..posts import review
 from . import bp
 
 
@@ -21,6 +24,14 @@ class CategoryForm(FlaskForm):
     )
     description = TextAreaField("Description", validators=[Optional(), Length(max=1000)])
     submit = SubmitField("Add category")
+
+
+class ReviewForm(FlaskForm):
+    needs_review = BooleanField("Needs clinical review")
+    review_months = IntegerField(
+        "Review every (months)",
+        validators=[DataRequired("Give the months between reviews."), NumberRange(1, 120)],
+    )
 
 
 class RenameForm(FlaskForm):
@@ -42,7 +53,9 @@ def add_category():
     form = CategoryForm()
     if not form.validate():
         return _page(form, status=400)
-    category, problem = create_category(form.name.data, form.description.data or "")
+    category, problem = create_category(
+        form.name.data, form.description.data or "", actor=current_user
+    )
     if problem:
         form.name.errors.append(problem)
         return _page(form, status=400)
@@ -59,6 +72,7 @@ def rename_category(category_id: int):
         return _page(CategoryForm(formdata=None), renaming=(category_id, form), status=400)
     old = category.name
     category.name = " ".join(form.name.data.split())
+    audit.record(current_user, audit.Action.CATEGORY_CHANGE, category, f"renamed from {old}")
     db.session.commit()
     flash(f"“{old}” is now “{category.name}”; its address stays the same.")
     return redirect(url_for("admin.categories"))
@@ -71,13 +85,56 @@ def delete_category(category_id: int):
     if not FlaskForm().validate():
         abort(400)
     name = category.name
+    audit.record(current_user, audit.Action.CATEGORY_CHANGE, category, "deleted")
     db.session.delete(category)
     db.session.commit()
     flash(f"Category “{name}” deleted; its posts now have no category.")
     return redirect(url_for("admin.categories"))
 
 
-def create_category(name: str, description: str = "") -> tuple[Category | None, str]:
+@bp.post("/categories/<int:category_id>/review")
+@admin_required
+def category_review(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    form = ReviewForm(prefix=f"r{category_id}")
+    if not form.validate():
+        flash(
+            "Review settings not saved: " + " ".join(form.review_months.errors or ["try again."]),
+            "error",
+        )
+        return redirect(url_for("admin.categories"))
+    set_review(category, form.needs_review.data, form.review_months.data, current_user)
+    flash(f"Review settings of “{category.name}” saved.")
+    return redirect(url_for("admin.categories"))
+
+
+@bp.post("/categories/overdue-note")
+@admin_required
+def overdue_note():
+    if not FlaskForm().validate():
+        abort(400)
+    enabled = request.form.get("enabled") == "1"
+    review.set_overdue_note(enabled, current_user)
+    flash(
+        "Readers now see a note on posts overdue for review."
+        if enabled
+        else "Readers no longer see the overdue-review note."
+    )
+    return redirect(url_for("admin.categories"))
+
+
+def set_review(category: Category, needs: bool, months: int, actor) -> None:
+    category.needs_review, category.review_months = bool(needs), months
+    audit.record(
+        actor,
+        audit.Action.CATEGORY_CHANGE,
+        category,
+        f"needs review: {'yes' if needs else 'no'}, every {months} months",
+    )
+    db.session.commit()
+
+
+def create_category(name: str, description: str = "", actor=None) -> tuple[Category | None, str]:
     """A new category, or the reason it can't be made (its address is taken)."""
     name = " ".join(name.split())
     slug = slugify(name)
@@ -93,6 +150,7 @@ def create_category(name: str, description: str = "") -> tuple[Category | None, 
         description_html=render_description(description),
     )
     db.session.add(category)
+    audit.record(actor, audit.Action.CATEGORY_CHANGE, category, "added", label=name)
     db.session.commit()
     return category, ""
 
@@ -117,5 +175,15 @@ def _page(form: CategoryForm, renaming=None, status: int = 200):
             rename = RenameForm(
                 prefix=f"c{category.id}", formdata=None, data={"name": category.name}
             )
-        rows.append((category, count, rename))
-    return render_template("admin/categories.html", form=form, rows=rows), status
+        settings = ReviewForm(
+            prefix=f"r{category.id}",
+            formdata=None,
+            data={"needs_review": category.needs_review, "review_months": category.review_months},
+        )
+        rows.append((category, count, rename, settings))
+    return render_template(
+        "admin/categories.html",
+        form=form,
+        rows=rows,
+        overdue_note=review.overdue_note_enabled(),
+    ), status

@@ -84,10 +84,11 @@ def act(args: dict):
     if action == "reply":
         comment = chosen[0]
         if comment.status != CommentStatus.APPROVED:
-            services.moderate([comment], "approve")  # a reply shows under a shown comment
+            # A reply shows under a shown comment.
+            services.moderate([comment], "approve", actor=current_user)
         return redirect(url_for("comments.reply", comment_id=comment.id))
     name = chosen[0].author_name or "a guest"  # read now: a deleted comment is gone after
-    changed = services.moderate(chosen, action)
+    changed = services.moderate(chosen, action, actor=current_user)
     if "row" in request.form:
         flash(f"The comment by {name} was {DONE[action]}.")
     else:
@@ -111,6 +112,6 @@ def moderation_words():
             "The word list wasn't saved: " + " ".join(form.words.errors or ["try again."]), "error"
         )
         return redirect(url_for("admin.comments"))
-    words = moderation.save_word_list(form.words.data or "")
+    words = moderation.save_word_list(form.words.data or "", actor=current_user)
     flash(f"Moderation word list saved ({len(words)} entr{'y' if len(words) == 1 else 'ies'}).")
     return redirect(url_for("admin.comments"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import IntegerField, StringField, TextAreaField
@@ -151,6 +152,7 @@ def save_settings():
     if not valid or None in layouts.values():
         return _page(form, nav, 400, "The settings weren't saved: check the fields marked below.")
     site_settings.save(
+        actor=current_user,
         title=form.title.data,
         tagline=form.tagline.data or "",
         disclaimer=(form.disclaimer.data or "").strip(),

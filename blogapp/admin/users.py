@@ -45,7 +45,7 @@ def change_role(user_id: int):
     user = _target(user_id)
     role = request.form.get("role", "")
     if role not in {r.value for r in Role}:
-        abort(400, "Choose member, author or admin.")
+        abort(400, "Choose member, author, editor or admin.")
     try:
         services.change_role(user, role, actor=current_user)
     except services.RoleError as error:
@@ -81,4 +81,20 @@ def reinstate(user_id: int):
         flash(str(error), "error")
         return _back()
     flash(f"{user.username} is reinstated.")
+    return _back()
+
+
+@bp.post("/users/<int:user_id>/reviewer")
+@admin_required
+def set_reviewer(user_id: int):
+    user = _target(user_id)
+    credentials = request.form.get("credentials", "")
+    if len(credentials) > 200 or any(ord(c) < 32 for c in credentials):
+        flash("Credentials: one line of at most 200 characters.", "error")
+        return _back()
+    services.set_reviewer(user, credentials, actor=current_user)
+    if user.reviewer_credentials:
+        flash(f"{user.username} is a clinical reviewer ({user.reviewer_credentials}).")
+    else:
+        flash(f"{user.username} is no longer a clinical reviewer.")
     return _back()

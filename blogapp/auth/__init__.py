@@ -9,4 +9,4 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
 
-from . import views  # noqa: E402,F401  (routes attach themselves to bp)
+from . import security_views, views  # noqa: E402,F401  (routes attach themselves to bp)

@@ -13,7 +13,9 @@ from ..email import queue_email
 from ..extensions import db
 from ..links import absolute_url_for
 from ..models import User
+from ..tokens import make_token, read_token
 from . import services
+from .sessions import describe_browser
 
 
 def _send(to: str, subject: str, template: str, commit: bool = True, **context) -> None:
@@ -62,5 +64,47 @@ def send_reset(user: User) -> None:
     _send(user.email, "Reset your password", "reset", user=user, link=link)
 
 
-def send_password_changed(user: User, commit: bool = True) -> None:
-    _send(user.email, "Your password was changed", "password_changed", commit, user=user)
+# --- security notices: each names the session it came from, with a link to end it -------------
+
+SECURITY_NOTICES = {
+    "new_signin": "New sign-in to your account",
+    "password_changed": "Your password was changed",  # nosec B105 - a subject line
+    "twofactor_off": "Two-factor sign-in was turned off",
+    "passkey_added": "A passkey was added to your account",
+}
+END_SESSION_MAX_AGE = 7 * 24 * 3600
+
+
+def end_session_token(user: User, session_id: int) -> str:
+    return make_token("end-session", {"uid": user.id, "sid": session_id})
+
+
+def read_end_session_token(token: str) -> tuple[int, int] | None:
+    data = read_token("end-session", token, END_SESSION_MAX_AGE)
+    if not isinstance(data, dict):
+        return None
+    uid, sid = data.get("uid"), data.get("sid")
+    if not isinstance(uid, int) or not isinstance(sid, int):
+        return None
+    return uid, sid
+
+
+def send_security_notice(user: User, what: str, record, commit: bool = True) -> None:
+    """Tell the owner what happened, from which browser, and how to end that session."""
+    if not user.email or record is None:
+        return
+    link = absolute_url_for(
+        "account_security.end_from_email", token=end_session_token(user, record.id)
+    )
+    _send(
+        user.email,
+        SECURITY_NOTICES[what],
+        "security_notice",
+        commit,
+        user=user,
+        what=what,
+        record=record,
+        browser=describe_browser(record.user_agent),
+        end_link=link,
+        sessions_link=absolute_url_for("account_security.sessions"),
+    )

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 
+from .. import audit
 from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, MediaImage, Post, Role, Subscription, User, utcnow
 from ..tokens import created_stamp, is_same_row, make_token, read_token, row_named
-from . import accounts
+from . import accounts, sessions
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -23,18 +24,29 @@ _DUMMY_HASH = None
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Session ids are "id:version"; a bumped version (password change, suspension) logs out."""
-    user_id, _, version = map(optional_int, session_id.partition(":"))
-    if user_id is None or version is None:
+    """Session ids are "id:version:token"; the token names a live session record.
+
+    A bumped version (password change, suspension) or an ended record (signed out, ended
+    from the sessions page) signs the cookie out, on every app server.
+    """
+    user_id, version, token = (session_id.split(":", 2) + ["", ""])[:3]
+    user_id, version = optional_int(user_id), optional_int(version)
+    if user_id is None or version is None or not token:
+        return None
+    record = sessions.live(user_id, token)
+    if record is None:
         return None
     user = db.session.get(User, user_id)
     if user is None or user.session_version != version or user.suspended:
         return None
+    user.session_token = token
+    user.session_record = record
+    sessions.touch(record)
     return user
 
 
 def is_suspended_session(session_id: str) -> bool:
-    """True when a session id ("id:version") belongs to an account now suspended."""
+    """True when a session id ("id:version:token") belongs to an account now suspended."""
     user_id = str(session_id).partition(":")[0]
     if not user_id.isdigit():
         return False
@@ -161,6 +173,7 @@ def set_new_password(user: User, password: str) -> None:
     """Change the password and end every session of the user (remember-me cookies too)."""
     user.set_password(password)
     user.session_version += 1
+    sessions.end_all(user, commit=False)
     db.session.commit()
 
 
@@ -340,7 +353,23 @@ class RoleError(ValueError):
 def change_role(user: User, role: str, actor: User | None = None) -> None:
     role = Role(role)
     _admin_rule(user, actor, role != Role.ADMIN, NEEDS_AN_ADMIN)
+    if user.role != role:
+        audit.record(actor, audit.Action.ROLE_CHANGE, user, f"{user.role} -> {role}")
     user.role = role
+    db.session.commit()
+
+
+def set_reviewer(user: User, credentials: str, actor: User | None = None) -> None:
+    """Make a member a clinical reviewer with these credentials; empty ones end it."""
+    credentials = " ".join(credentials.split())[:200]
+    if credentials != user.reviewer_credentials:
+        audit.record(
+            actor,
+            audit.Action.REVIEWER_CHANGE,
+            user,
+            f"credentials: {credentials}" if credentials else "no longer a clinical reviewer",
+        )
+    user.reviewer_credentials = credentials
     db.session.commit()
 
 
@@ -352,4 +381,6 @@ def set_suspended(user: User, suspended: bool, actor: User | None = None) -> Non
     user.suspended = suspended
     if suspended:
         user.session_version += 1
+        sessions.end_all(user, commit=False)
+    audit.record(actor, audit.Action.SUSPEND if suspended else audit.Action.REINSTATE, user)
     db.session.commit()

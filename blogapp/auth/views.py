@@ -7,11 +7,11 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import limiter
-from . import accounts, bp, lockout, mails, services
+from . import accounts, bp, lockout, mails, services, signin, twofactor
 from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
 
 
@@ -79,9 +79,12 @@ def login():
         if user is not None and user.suspended:
             flash("This account is suspended. Contact the site's admins.", "error")
             return render_template("auth/login.html", form=form), 403
+        if user is not None and twofactor.is_enabled(user):
+            next_url = safe_next(request.args.get("next"))
+            signin.begin_second_step(user, remember=form.remember.data, next_url=next_url)
+            return redirect(url_for("auth.two_factor"))
         if user is not None:
-            session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
-            login_user(user, remember=form.remember.data)
+            signin.sign_in(user, remember=form.remember.data)  # a fresh session (fixation)
             flash("You are signed in.")
             if not user.is_confirmed:
                 flash("Please confirm your email address: use the link we emailed you.", "warning")
@@ -96,8 +99,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    signin.sign_out()  # ends the session record too: a copied cookie stops working
     flash("You are signed out.")
     return redirect(url_for("posts.index"))
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from .. import site_settings
+from .. import audit, site_settings
 from ..cache import leave_out_of_etag
 from ..extensions import db
 from ..markup import count_links
@@ -127,11 +127,12 @@ def word_list() -> list[str]:
     return [w for w in (line.strip().lower() for line in setting.value.splitlines()) if w]
 
 
-def save_word_list(text: str) -> list[str]:
+def save_word_list(text: str, actor=None) -> list[str]:
     words = sorted({" ".join(w.split()).lower() for w in text.splitlines() if w.strip()})
     setting = db.session.get(Setting, WORDS_KEY) or Setting(key=WORDS_KEY)
     setting.value = "\n".join(w[:100] for w in words[:1000])
     db.session.add(setting)
+    audit.record(actor, audit.Action.SETTINGS_CHANGE, setting, f"{len(words)} moderation words")
     db.session.commit()
     return words
 

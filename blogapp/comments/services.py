@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from .. import site_settings
+from .. import audit, site_settings
 from ..extensions import db
 from ..inputs import optional_int
 from ..markup import render_comment
@@ -174,8 +174,14 @@ def remove(comment: Comment) -> None:
 def delete_comment(comment: Comment, user: User) -> None:
     if not can_delete(comment, user):
         raise Refused("You can't delete this comment.", 403)
+    if comment.user_id != user.id:  # a moderator's action, not the writer's own
+        audit.record(user, audit.Action.COMMENT_DELETE, comment, label=_comment_label(comment))
     remove(comment)
     db.session.commit()
+
+
+def _comment_label(comment: Comment) -> str:
+    return f"comment {comment.id} on “{comment.post.title}”"[:300]
 
 
 # ---------------------------------------------------------------- moderation
@@ -184,7 +190,10 @@ def delete_comment(comment: Comment, user: User) -> None:
 ACTIONS = {"approve": CommentStatus.APPROVED, "spam": CommentStatus.SPAM, "delete": "delete"}
 
 
-def moderate(comments: Iterable[Comment], action: str) -> int:
+AUDITED = {"approve": "comment_approve", "spam": "comment_spam", "delete": "comment_delete"}
+
+
+def moderate(comments: Iterable[Comment], action: str, actor: User | None = None) -> int:
     """Approve, mark as spam or delete comments; returns how many changed."""
     newly_approved: list[Comment] = []
     posts: dict[int, Post] = {}
@@ -205,6 +214,7 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
             comment.held_reason = ""
         else:
             raise ValueError(action)
+        audit.record(actor, AUDITED[action], comment, label=_comment_label(comment))
         changed += 1
     for post_id in sorted(posts):  # one lock order for every moderator: no deadlock
         recount(posts[post_id])
@@ -222,7 +232,7 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
         .where(Comment.status == status)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
     )
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     if post_id:
         query = query.where(Comment.post_id == post_id)
@@ -236,11 +246,11 @@ def queue_query(user: User, status: str, post_id: int | None, commenter: str | N
 
 
 def moderatable(user: User, ids: list[int]) -> list[Comment]:
-    """The comments among ids this user may moderate (admins: all; authors: on own posts)."""
+    """The comments among ids this user may moderate (editors: all; authors: on own posts)."""
     if not ids:
         return []
     query = select(Comment).join(Comment.post).where(Comment.id.in_(ids))
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return list(db.session.scalars(query).unique())
 
@@ -298,7 +308,7 @@ def queue_counts(user: User) -> dict[str, int]:
     query = (
         select(Comment.status, func.count(Comment.id)).join(Comment.post).group_by(Comment.status)
     )
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return dict(db.session.execute(query).all())
 

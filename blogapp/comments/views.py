@@ -202,7 +202,7 @@ def moderate_link(token: str):
         abort(403)
     form = ConfirmForm()
     if form.validate_on_submit():
-        services.moderate([comment], data["a"])
+        services.moderate([comment], data["a"], actor=moderator)
         flash(
             {
                 "approve": "Comment approved.",

@@ -40,7 +40,8 @@ def ensure_categories() -> dict[str, Category]:
         slug = slugify(name)
         category = db.session.scalar(select(Category).where(Category.slug == slug))
         if category is None:
-            category = Category(name=name, slug=slug)
+            # Advice is clinical: its posts need a reviewer's approval to go out.
+            category = Category(name=name, slug=slug, needs_review=slug == "advice")
             db.session.add(category)
         found[name] = category
     return found

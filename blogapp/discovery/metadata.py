@@ -34,8 +34,17 @@ def cover_url(post: Post) -> str | None:
     return absolute_url_for("posts.upload", name=post.cover_image)
 
 
-def post_jsonld(post: Post) -> Markup:
-    """schema.org BlogPosting for a post, safe inside <script type="application/ld+json">."""
+def _modified(post: Post):
+    """When readers' text last changed: the live text's change, else publication."""
+    published = post.published_at or post.updated_at
+    return max(post.content_updated_at or published, published)
+
+
+def post_jsonld(post: Post, review=None) -> Markup:
+    """schema.org BlogPosting for a post, safe inside <script type="application/ld+json">.
+
+    review: the post's ReaderFacts (posts/review.py) when it has been reviewed.
+    """
     url = absolute_url_for("posts.detail", slug=post.slug)
     author = {
         "@type": "Person",
@@ -50,7 +59,7 @@ def post_jsonld(post: Post) -> Markup:
         "url": url,
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "datePublished": post.published_at.isoformat() if post.published_at else None,
-        "dateModified": max(post.updated_at, post.published_at or post.updated_at).isoformat(),
+        "dateModified": _modified(post).isoformat(),
         "author": author,
         "publisher": {
             "@type": "Organization",
@@ -67,10 +76,16 @@ def post_jsonld(post: Post) -> Markup:
     if image:
         data["image"] = image
     # schema.org puts medical review on the page (WebPage), which the post is the main entity of.
-    if post.reviewed_by:
-        data["mainEntityOfPage"]["reviewedBy"] = {"@type": "Person", "name": post.reviewed_by}
-    if post.reviewed_on:
-        data["mainEntityOfPage"]["lastReviewed"] = post.reviewed_on.isoformat()
+    approval = review.approval if review is not None else None
+    if approval is not None:
+        reviewer = {"@type": "Person", "name": approval.reviewer_name}
+        if approval.credentials:
+            reviewer["honorificSuffix"] = approval.credentials
+            reviewer["hasCredential"] = approval.credentials
+        if approval.reviewer is not None:
+            reviewer["url"] = absolute_url_for("posts.author", username=approval.reviewer.username)
+        data["mainEntityOfPage"]["reviewedBy"] = reviewer
+        data["mainEntityOfPage"]["lastReviewed"] = approval.created_at.date().isoformat()
     text = json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
     # "</script>" or "<!--" in a title must not end the block: escape <, > and & as JSON does.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

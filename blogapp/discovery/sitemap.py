@@ -14,8 +14,10 @@ from ..posts.services import visible_posts
 
 # Pages for people, not search engines: kept out by robots.txt and marked noindex.
 # Trailing slashes matter: "/auth" would also match the public "/author/<name>" pages.
-PRIVATE_PREFIXES = ("/admin/", "/account", "/auth/", "/dashboard", "/posts/new", "/comments/")
-PRIVATE_PATTERNS = ("/posts/*/edit",)
+PRIVATE_PREFIXES = (
+    "/admin/", "/account", "/auth/", "/dashboard", "/posts/new", "/comments/", "/reviews",
+)  # fmt: skip
+PRIVATE_PATTERNS = ("/posts/*/edit", "/posts/*/history")
 
 
 @dataclass
@@ -78,4 +80,4 @@ def is_private(path: str) -> bool:
     """Account, auth, admin and authoring pages: noindex."""
     if path.startswith(PRIVATE_PREFIXES):
         return True
-    return path.startswith("/posts/") and path.endswith("/edit")
+    return path.startswith("/posts/") and path.endswith(("/edit", "/history"))

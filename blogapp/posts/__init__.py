@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("posts", __name__)
 
-from . import authoring, views  # noqa: E402,F401  (routes attach themselves to bp)
+from . import authoring, review_pages, views  # noqa: E402,F401  (routes attach themselves to bp)

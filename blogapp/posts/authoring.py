@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,6 +17,7 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .. import uploads
+from ..auth import signin, twofactor
 from ..auth.services import authenticate
 from ..errors import render_error
 from ..extensions import limiter
@@ -25,7 +26,7 @@ from ..models import PostStatus, Role, utcnow
 from ..permissions import author_required, has_role
 from ..templating import format_datetime
 from . import authoring_services as services
-from . import bp
+from . import bp, review, revisions
 from .forms import PostForm
 from .services import paginate, table_of_contents
 
@@ -37,6 +38,7 @@ NOT_DRAFT = {
     "password",
     "resume",
     "save_draft",
+    "submit_review",
     "preview",
     "schedule",
     "publish",
@@ -118,7 +120,7 @@ def confirm_delete(slug: str):
 def delete(slug: str):
     post = _editable_post(slug)
     title = post.title
-    cover = services.delete(post)
+    cover = services.delete(post, current_user)
     if cover and services.get_post_with_cover(cover) is None:
         uploads.delete_image(cover, current_app.config["UPLOAD_DIR"])
     flash(f"“{title}” was deleted.")
@@ -129,7 +131,7 @@ def delete(slug: str):
 @author_required
 def unpublish(slug: str):
     post = _editable_post(slug)
-    services.unpublish(post)
+    services.unpublish(post, current_user)
     flash(f"“{post.title}” is a draft again; readers no longer see it.")
     return redirect(url_for("posts.dashboard"))
 
@@ -145,6 +147,8 @@ def dashboard():
         pagination=pagination,
         posts=pagination.items,
         pending=services.pending_counts(pagination.items),
+        due=review.due(current_user),
+        review_labels={status.value: status.label for status in services.ReviewStatus},
         now=utcnow(),
     )
 
@@ -177,9 +181,15 @@ def sign_in_again():
     kept = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_DRAFT]
     if form.resume.data and form.validate():
         user = authenticate(form.login.data, form.password.data)
+        if user is not None and not user.suspended and twofactor.is_enabled(user):
+            # The password alone isn't enough for this account: the full sign-in, elsewhere.
+            form.password.errors.append(
+                "Your account uses two-factor sign-in: sign in on the sign-in page in another "
+                "tab, then press the button here again."
+            )
+            return render_template("posts/sign_in_again.html", form=form, kept=kept), 401
         if user is not None and not user.suspended:
-            session.clear()  # a fresh session at sign-in, as on the sign-in page
-            login_user(user)
+            signin.sign_in(user)  # a fresh session, as on the sign-in page
             if not has_role(user, Role.AUTHOR):
                 abort(403)
             slug = (request.view_args or {}).get("slug")
@@ -212,6 +222,10 @@ def write(post):
     except services.SlugTaken:
         form.slug.errors.append("Another post already has this slug. Choose another.")
         return _render_form(form, post, status=400)
+    except services.ReviewRequired as refusal:
+        # Refused on the server whatever the page showed; what they typed stays in the form.
+        flash(f"Not published: {refusal}", "error")
+        return _render_form(form, post, status=403)
     flash(_saved_message(saved))
     return redirect(url_for("posts.edit", slug=saved.slug))
 
@@ -255,6 +269,7 @@ def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted
         "posts/form.html",
         form=form,
         post=post,
+        review_state=_review_state(post),
         preview=preview,
         inserted_markdown=inserted_markdown,
         toc=_toc(preview) if preview is not None else [],
@@ -262,6 +277,21 @@ def _render_form(form: PostForm, post, status: int = 200, preview=None, inserted
         slug_locked=post is not None and services.slug_is_locked(post),
     )
     return html, status
+
+
+def _review_state(post) -> dict:
+    """What the form says about clinical review: needed, waiting, the reviewer's last note."""
+    if post is None:
+        return {"needed": False}
+    status = post.review_status
+    return {
+        "needed": review.needs_review(post),
+        "waits": review.guards_live_text(post),
+        "status": status and services.ReviewStatus(status).label,
+        "pending": post.live_revision_id != getattr(revisions.latest(post), "id", None),
+        "decision": review.latest_decision(post),
+        "editor": current_user.is_editor,
+    }
 
 
 def _toc(post) -> list[dict]:
@@ -272,18 +302,17 @@ def _initial(post) -> dict:
     if post is None:
         return {}
     timezone = current_app.config["BLOG_TIMEZONE"]
+    text = revisions.working_copy(post)  # may be newer than the live text, waiting for review
     return {
         "kind": post.kind,
-        "title": post.title,
+        "title": text.title,
         "slug": post.slug,
-        "body": post.body_md,
-        "excerpt": post.excerpt,
+        "body": text.body,
+        "excerpt": text.excerpt,
         "category": str(post.category_id or ""),
         "tags": ", ".join(tag.name for tag in post.tags),
         "cover_image": post.cover_image or "",
         "cover_alt": post.cover_alt,
-        "reviewed_by": post.reviewed_by,
-        "reviewed_on": post.reviewed_on,
         "publish_at": services.to_local(post.published_at, timezone)
         if post.status == PostStatus.SCHEDULED
         else None,
@@ -351,13 +380,18 @@ def _draft(form: PostForm) -> services.Draft:
         tag_names=form.tag_names(),
         cover_image=form.cover_image.data or None,
         cover_alt=form.cover_alt.data or "",
-        reviewed_by=form.reviewed_by.data or "",
-        reviewed_on=form.reviewed_on.data,
+        change_note=form.change_note.data or "",
+        note_public=bool(form.note_public.data),
+        fix=bool(form.fix.data),
     )
 
 
 def _saved_message(post) -> str:
     noun = "Page" if post.kind == "page" else "Post"
+    if post.review_status == services.ReviewStatus.IN_REVIEW:
+        return "Submitted for review. A clinical reviewer will approve it or ask for changes."
+    if review.guards_live_text(post) and post.live_revision_id != revisions.latest(post).id:
+        return "Changes saved. The approved version stays live until these are approved."
     if post.status == PostStatus.PUBLISHED:
         return f"{noun} published."
     if post.status == PostStatus.SCHEDULED:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import audit
 from ..extensions import db
 from ..markup import slugify
 from ..models import (
@@ -19,12 +20,15 @@ from ..models import (
     Post,
     PostKind,
     PostStatus,
+    ReviewStatus,
     SlugRedirect,
     Tag,
     User,
     utcnow,
 )
 from ..newsletter import issues as newsletter
+from . import review, revisions
+from .review import ReviewRequired  # noqa: F401 - the views catch it from here
 from .services import render_content, tags_from_names, unique_slug
 
 # /posts/new and /posts/preview are routes: no post may take those addresses.
@@ -44,8 +48,13 @@ class Draft:
     tag_names: list[str] = field(default_factory=list)
     cover_image: str | None = None
     cover_alt: str = ""
-    reviewed_by: str = ""
-    reviewed_on: date | None = None
+    change_note: str = ""
+    note_public: bool = False  # shown to readers under "What changed"
+    fix: bool = False  # an editor's non-clinical fix: published without a new review
+
+    @property
+    def text(self) -> revisions.Text:
+        return revisions.Text(self.title, self.body, self.excerpt)
 
 
 class SlugTaken(ValueError):
@@ -71,6 +80,10 @@ def get_post(slug: str) -> Post | None:
     return db.session.scalar(select(Post).where(Post.slug == slug))
 
 
+def get_post_by_id(post_id: int) -> Post | None:
+    return db.session.get(Post, post_id)
+
+
 def get_post_with_cover(name: str) -> Post | None:
     return db.session.scalar(select(Post).where(Post.cover_image == name).limit(1))
 
@@ -82,9 +95,11 @@ def categories() -> list[Category]:
 def save(
     post: Post | None, draft: Draft, author: User, action: str, when: datetime | None = None
 ) -> Post:
-    """Create or update a post from a draft, then save it as a draft, schedule or publish it.
+    """Create or update a post from a draft; save it as a draft, submit, schedule or publish.
 
-    Raises SlugTaken when the slug asked for belongs to another post; nothing is saved then.
+    Every change of text is kept as a revision. Raises SlugTaken when the slug asked for
+    belongs to another post, ReviewRequired when publishing needs an approval first;
+    nothing is saved then.
     """
     if post is None:
         post = Post(author=author, status=PostStatus.DRAFT)
@@ -94,7 +109,48 @@ def save(
         _apply(post, draft)
         post.category = _category(draft.category_id)
         post.tags = tags_from_names(draft.tag_names)
+        waits = review.guards_live_text(post)  # the approved text stays live meanwhile
+        if not waits:
+            _apply_text(post, draft)
         _set_slug(post, draft.slug)
+    revision, changed = revisions.keep(
+        post, draft.text, author, draft.change_note, draft.note_public
+    )
+    if changed and review.needs_review(post):
+        post.review_status = ReviewStatus.DRAFT  # new words need a new approval
+    elif not review.needs_review(post):
+        post.review_status = ""
+    if not waits:
+        post.live_revision_id = revision.id
+        if changed and slug_is_locked(post):  # readers had seen the text before this change
+            post.content_updated_at = utcnow()
+    if action in ("publish", "schedule"):
+        try:
+            as_fix = review.check_publish(
+                post, revision, author, draft.change_note if draft.fix else None
+            )
+        except ReviewRequired:
+            db.session.rollback()
+            raise
+        review.go_live(post, revision, as_fix)
+        was_live = post.is_visible()
+        _set_published(post, action, when)
+        kind = audit.Action.PUBLISH_FIX if as_fix else audit.Action(action)
+        if kind != audit.Action.PUBLISH or changed or not was_live:
+            audit.record(author, kind, post, _revision_detail(revision, draft))
+    elif action == "submit":
+        if not waits:
+            _set_published(post, "draft", None)  # unapproved words never go out on a timer
+        review.submit(post, author)
+    elif not waits:
+        _set_published(post, "draft", None)
+    db.session.add(post)
+    newsletter.announce(post)  # its newsletter is saved with it, sent when it is visible
+    db.session.commit()
+    return post
+
+
+def _set_published(post: Post, action: str, when: datetime | None) -> None:
     if action == "publish":
         if (
             post.status != PostStatus.PUBLISHED
@@ -105,14 +161,40 @@ def save(
         post.status = PostStatus.PUBLISHED
     elif action == "schedule":
         post.status, post.published_at = PostStatus.SCHEDULED, when
-    elif action == "draft":
+    else:
         if not slug_is_locked(post):
             post.published_at = None  # a draft that never went out has no date
         post.status = PostStatus.DRAFT
-    db.session.add(post)
-    newsletter.announce(post)  # its newsletter is saved with it, sent when it is visible
+
+
+def _revision_detail(revision, draft: Draft) -> str:
+    note = f": {draft.change_note.strip()}" if draft.change_note.strip() else ""
+    return f"revision {revision.number}{note}"
+
+
+def restore(post: Post, number: int, editor: User) -> int | None:
+    """A new revision with an old one's text (live at once unless it must wait for review).
+
+    Returns the new revision's number, or None when there is no such revision.
+    """
+    old = revisions.get(post, number)
+    if old is None:
+        return None
+    revision, _ = revisions.keep(
+        post,
+        revisions.Text.of(old),
+        editor,
+        f"Restored revision {number}",
+        kind="restore",
+        restored_from=number,
+    )
+    if review.needs_review(post):
+        post.review_status = ReviewStatus.DRAFT
+    if not review.guards_live_text(post):
+        review.apply_text(post, revision)
+    audit.record(editor, audit.Action.RESTORE, post, f"revision {number} as {revision.number}")
     db.session.commit()
-    return post
+    return revision.number
 
 
 def preview(post: Post | None, draft: Draft, author: User) -> Post:
@@ -126,6 +208,7 @@ def preview(post: Post | None, draft: Draft, author: User) -> Post:
         comment_count=post.comment_count if post else 0,
     )
     _apply(shown, draft)
+    _apply_text(shown, draft)
     # Set without attribute events: nothing cascades the preview into the session.
     set_committed_value(shown, "author", post.author if post else author)
     set_committed_value(shown, "category", _category(draft.category_id))
@@ -134,24 +217,26 @@ def preview(post: Post | None, draft: Draft, author: User) -> Post:
     return shown
 
 
-def unpublish(post: Post) -> None:
+def unpublish(post: Post, actor: User) -> None:
     """Back to a draft; the date stays so republishing keeps it and the slug stays stable."""
     post.status = PostStatus.DRAFT
+    audit.record(actor, audit.Action.UNPUBLISH, post)
     db.session.commit()
 
 
-def delete(post: Post) -> str | None:
+def delete(post: Post, actor: User) -> str | None:
     """Delete the post (its comments and redirects go with it); returns its cover's name."""
     cover = post.cover_image
+    audit.record(actor, audit.Action.DELETE, post, f"/posts/{post.slug}")
     db.session.delete(post)
     db.session.commit()
     return cover
 
 
 def dashboard_query(user: User):
-    """The user's posts and pages (everyone's for an admin), most recently changed first."""
+    """The user's posts and pages (everyone's for an editor), most recently changed first."""
     query = select(Post).order_by(Post.updated_at.desc(), Post.id.desc())
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return query
 
@@ -174,14 +259,16 @@ def _category(category_id: int | None) -> Category | None:
 
 
 def _apply(post: Post, draft: Draft) -> None:
+    """Everything but the text (title, body, excerpt), which revisions and review govern."""
     post.kind = PostKind(draft.kind)
+    post.cover_image = draft.cover_image or None
+    post.cover_alt = draft.cover_alt.strip() if draft.cover_image else ""
+
+
+def _apply_text(post: Post, draft: Draft) -> None:
     post.title = draft.title.strip()
     post.body_md = draft.body
     post.excerpt = draft.excerpt.strip()
-    post.cover_image = draft.cover_image or None
-    post.cover_alt = draft.cover_alt.strip() if draft.cover_image else ""
-    post.reviewed_by = draft.reviewed_by.strip()
-    post.reviewed_on = draft.reviewed_on
     render_content(post)
 
 

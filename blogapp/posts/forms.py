@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -56,14 +55,16 @@ class PostForm(FlaskForm):
     inline_image = FileField("Image to insert")
     inline_alt = StringField("Image description (alt text)", validators=[Length(max=1200)])
     upload_image = SubmitField("Upload image")
-    reviewed_by = StringField("Reviewed by", validators=[Optional(), Length(max=200)])
-    reviewed_on = DateField("Reviewed on", validators=[Optional(), within_dates])
+    change_note = StringField("Change note", validators=[Optional(), Length(max=500)])
+    note_public = BooleanField("Show this note to readers under “What changed”")
+    fix = BooleanField("Non-clinical fix (typo, formatting): publish without a new review")
     publish_at = DateTimeLocalField(
         "Publish date and time",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional(), within_dates],
     )
     save_draft = SubmitField("Save draft")
+    submit_review = SubmitField("Submit for review")
     preview = SubmitField("Preview")
     schedule = SubmitField("Schedule")
     publish = SubmitField("Publish")
@@ -80,7 +81,9 @@ class PostForm(FlaskForm):
 
     @property
     def action(self) -> str:
-        """Which button was pressed: preview, schedule, publish or draft."""
+        """Which button was pressed: preview, submit, schedule, publish or draft."""
+        if self.submit_review.data:
+            return "submit"
         for name in ("preview", "schedule", "publish"):
             if self[name].data:
                 return name

@@ -10,7 +10,7 @@ from flask import render_template, request
 
 from ..comments import thread
 from ..models import Post
-from . import services
+from . import review, services
 
 
 def post_page_context(post: Post, args, comment_form=None, notice: str = "") -> dict:
@@ -21,6 +21,7 @@ def post_page_context(post: Post, args, comment_form=None, notice: str = "") -> 
         "toc": services.table_of_contents(post),
         "older": older,
         "newer": newer,
+        "review": review.reader_facts(post),  # reviewed line, updated date, change notes
         **thread.thread_context(post, args, form=comment_form, notice=notice),
     }
 

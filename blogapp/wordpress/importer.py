@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import delete, func, insert, select, update
 
+from .. import audit
 from ..auth.accounts import AccountError, normalize_email
 from ..comments.moderation import truncate_ip
 from ..extensions import db
@@ -100,6 +101,10 @@ def import_wxr(source: BinaryIO, dry_run: bool = False, progress=None) -> Report
     if dry_run:
         db.session.rollback()
     else:
+        counts = ", ".join(
+            f"{kind}: {sum(n.values())}" for kind, n in sorted(importer.report.counts.items())
+        )
+        audit.record(None, audit.Action.IMPORT, detail=f"WordPress export ({counts})")
         db.session.commit()
     return importer.report
 

@@ -336,9 +336,7 @@ class Harness:
     def client_for(self, user_id: int | None):
         client = self.app.test_client()
         if user_id is not None:
-            with client.session_transaction() as session:
-                session["_user_id"] = f"{user_id}:1"
-                session["_fresh"] = True
+            helpers.sign_in_fast(client, self.app, user_id)
         return client
 
     def request(self, client, method: str, url: str, what: str, **kwargs):
