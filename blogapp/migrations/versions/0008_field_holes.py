@@ -32,7 +32,8 @@ def _tables_with_integer_ids(bind) -> list[str]:
             continue
         key = inspector.get_pk_constraint(table)['constrained_columns']
         columns = {c['name']: c for c in inspector.get_columns(table)}
-        if len(key) == 1 and isinstance(columns[key[0]]['type'], sa.Integer):
+        borrowed = {c for fk in inspector.get_foreign_keys(table) for c in fk['constrained_columns']}
+        if len(key) == 1 and isinstance(columns[key[0]]['type'], sa.Integer) and not borrowed & set(key):
             found.append(table)
     return found
 
