@@ -25,6 +25,7 @@ from ..auth.forms import (
     PasswordChangeForm,
     ProfileForm,
 )
+from ..errors import form_again_on_csrf_failure
 from ..permissions import member_required
 from . import bp
 
@@ -34,6 +35,7 @@ def _status(form) -> int:
 
 
 @bp.route("", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 @member_required
 def profile():
     form = ProfileForm(obj=current_user)

@@ -10,6 +10,7 @@ from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAr
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit
+from ..errors import form_again_on_csrf_failure
 from ..extensions import db
 from ..markup import render_description, slugify
 from ..models import Category, Post
@@ -48,6 +49,7 @@ def categories():
 
 
 @bp.post("/categories")
+@form_again_on_csrf_failure
 @admin_required
 def add_category():
     form = CategoryForm()
@@ -64,6 +66,7 @@ def add_category():
 
 
 @bp.post("/categories/<int:category_id>/rename")
+@form_again_on_csrf_failure
 @admin_required
 def rename_category(category_id: int):
     category = db.get_or_404(Category, category_id)

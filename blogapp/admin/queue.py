@@ -8,6 +8,7 @@ from flask_login import current_user
 from .. import database
 from ..comments import moderation, services
 from ..comments.forms import ConfirmForm, WordListForm
+from ..errors import form_again_on_csrf_failure
 from ..extensions import db
 from ..inputs import optional_int, page_number, request_int
 from ..models import CommentStatus, Post, utcnow
@@ -37,6 +38,11 @@ def comments():
     args = queue_args()
     if request.method == "POST":
         return act(args)
+    return render_queue(args)
+
+
+def render_queue(args: dict, words_form: WordListForm | None = None, status: int = 200):
+    """The queue page; words_form as the admin typed it when it comes back."""
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
     pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
@@ -50,10 +56,10 @@ def comments():
         filter_post=moderatable_post(args["post"]),
         form=ConfirmForm(),
         now=utcnow(),
-        words_form=WordListForm(words="\n".join(moderation.word_list()))
+        words_form=(words_form or WordListForm(words="\n".join(moderation.word_list())))
         if current_user.is_admin
         else None,
-    )
+    ), status
 
 
 def chosen_action() -> tuple[str, list[int]]:
@@ -104,6 +110,7 @@ def moderatable_post(post_id: int | None) -> Post | None:
 
 
 @bp.post("/comments/words")
+@form_again_on_csrf_failure
 @admin_required
 def moderation_words():
     form = WordListForm()
@@ -111,7 +118,7 @@ def moderation_words():
         flash(
             "The word list wasn't saved: " + " ".join(form.words.errors or ["try again."]), "error"
         )
-        return redirect(url_for("admin.comments"))
+        return render_queue(queue_args(), words_form=form, status=400)  # as typed
     words = moderation.save_word_list(form.words.data or "", actor=current_user)
     flash(f"Moderation word list saved ({len(words)} entr{'y' if len(words) == 1 else 'ies'}).")
     return redirect(url_for("admin.comments"))

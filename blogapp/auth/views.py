@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import TooManyRequests
 
+from ..errors import form_again_on_csrf_failure
 from ..extensions import limiter
 from . import accounts, bp, lockout, mails, services, signin, twofactor
 from .forms import ButtonForm, EmailForm, LoginForm, RegisterForm, ResetForm
@@ -105,6 +106,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 @limiter.limit(_limit("RATELIMIT_REGISTER", "5 per minute;20 per day"), methods=["POST"])
 def register():
     form = RegisterForm()

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..cache import public_page
+from ..errors import form_again_on_csrf_failure
 from ..extensions import csrf
 from ..inputs import optional_int
 from ..models import Comment, CommentStatus, Post, User
@@ -60,6 +61,7 @@ def comment_url(comment: Comment) -> str:
 
 
 @bp.post("/posts/<slug>/comments")
+@form_again_on_csrf_failure
 def create(slug: str):
     post = post_or_404(slug)
     user = signed_in_user()
@@ -111,6 +113,7 @@ def reply(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 def edit(comment_id: int):
     comment = visible_comment_or_404(comment_id)
     user = signed_in_user()
