@@ -43,7 +43,8 @@ def _ids_never_reused(table: Table, metadata) -> None:
     the deleted comment would act on someone else's. PostgreSQL sequences never go back.
     Tables added later get it too; their migration must say so (see 0008_field_holes).
     """
-    table.dialect_options["sqlite"]["autoincrement"] = True
+    if metadata is db.metadata:  # not tables Alembic reflects while migrating
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class UTCDateTime(TypeDecorator):
