@@ -389,6 +389,54 @@ class SlugRedirect(db.Model):
     post: Mapped[Post] = relationship()
 
 
+# WordPress move-in: the old site's media and addresses ----------------------------------
+
+
+class WordPressMedia(db.Model):
+    """An image from the old site's media library, stored through the upload pipeline."""
+
+    __tablename__ = "wordpress_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wp_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Its path under wp-content/uploads, lower-cased ("2023/04/team.jpg"): old URLs and
+    # their size variants ("team-300x200.jpg") are found by it.
+    file: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(100))  # the stored upload's name
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OldAddress(db.Model):
+    """An address the old WordPress site answered, and what answers it now.
+
+    The target is a row, not a URL: it is looked up when the address is asked for, so a
+    post made a draft or deleted stops being redirected to, and nothing points off-site.
+    """
+
+    __tablename__ = "old_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised (decoded, lower-case, no trailing slash); "/?p=12" for WordPress's id links.
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True
+    )
+    tag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wordpress_media.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Comment(db.Model):
     __tablename__ = "comments"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
+import secrets
 import smtplib
 import socket
 import threading
@@ -36,6 +36,7 @@ from .models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 _THREAD = "outbox_thread"
+_random = secrets.SystemRandom()
 
 
 def worker_name() -> str:
@@ -45,7 +46,8 @@ def worker_name() -> str:
 def backoff(attempts: int, base: float) -> timedelta:
     """Wait before try number attempts+1: base, 2×, 4×, ... capped at 6 hours, ±10 %."""
     seconds = min(base * 2 ** max(attempts - 1, 0), 6 * 3600)
-    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # nosec B311 - jitter, not a secret
+    # Jitter spreads the retries of many messages that failed together.
+    return timedelta(seconds=seconds * _random.uniform(0.9, 1.1))
 
 
 def claim(worker: str, limit: int, now: datetime | None = None) -> list[int]:
@@ -73,6 +75,17 @@ def claim(worker: str, limit: int, now: datetime | None = None) -> list[int]:
         .execution_options(synchronize_session=False)
     )
     with database.writing():
+        # A message whose sender died mid-send too often (it may be what kills it): failed.
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.claimed_until < now,
+                OutboxMessage.attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]),
+            )
+            .values(status=OutboxStatus.FAILED, last_error="the worker stopped while sending it")
+            .execution_options(synchronize_session=False)
+        )
         ids = sorted(db.session.scalars(statement).all())
         db.session.commit()
     return ids
@@ -123,8 +136,11 @@ def _load(ids: list[int]) -> list[dict]:
             "subject": row.subject,
             "text": row.text_body,
             "html": row.html_body,
-            "headers": json.loads(row.headers_json or "{}"),
         }
+        try:
+            item["headers"] = dict(json.loads(row.headers_json or "{}"))
+        except (ValueError, TypeError) as error:
+            item["broken"] = f"unreadable headers: {error}"
         if row.newsletter_id is not None:
             built = newsletter_mails.build(row.newsletter_id, row.subscriber_id)
             if built is None:  # the subscriber left (or the post went) before it was sent
@@ -148,10 +164,18 @@ def deliver_batch(worker: str, limit: int, now: datetime | None = None) -> int:
                 if row.get("cancel"):
                     _finish(row["id"], worker, status=OutboxStatus.CANCELLED)
                     continue
-                message = build_message(
-                    row["id"], row["to"], row["subject"], row["text"], row["html"], row["headers"]
-                )
+                if row.get("broken"):
+                    _failed(row, worker, row["broken"])
+                    continue
                 try:
+                    message = build_message(
+                        row["id"],
+                        row["to"],
+                        row["subject"],
+                        row["text"],
+                        row["html"],
+                        row["headers"],
+                    )
                     transport.send(message)
                 except SEND_ERRORS as error:
                     _failed(row, worker, error)
@@ -160,6 +184,10 @@ def deliver_batch(worker: str, limit: int, now: datetime | None = None) -> int:
                         error, smtplib.SMTPException
                     ):
                         raise  # the connection is gone: the rest of the batch waits too
+                    continue
+                except Exception as error:  # noqa: BLE001 - one bad message never stops the rest
+                    log.exception("email %s could not be built or sent", row["id"])
+                    _failed(row, worker, error)
                     continue
                 _finish(row["id"], worker, status=OutboxStatus.SENT, sent_at=utcnow())
     except SEND_ERRORS as error:

@@ -155,7 +155,7 @@ def staff_nav() -> list[StaffLink]:
     links = reviews + [
         StaffLink("Write", "posts.new"),
         StaffLink("Dashboard", "posts.dashboard"),
-        # Authors moderate their own posts' comments, admins everyone's: the count says so.
+        # Authors moderate their own posts' comments, editors and admins everyone's.
         StaffLink("Comments", "admin.comments", comment_services.pending_count(current_user)),
     ]
     if current_user.is_admin:

@@ -516,3 +516,54 @@ def test_failed_passwords_never_block_signing_in_with_a_passkey(database_url):
         )
         response = attacker.post("/auth/passkey", data={"csrf_token": token, "credential": "{}"})
         assert response.status_code == 400
+
+
+def test_every_security_state_change_is_a_post_that_needs_csrf(app, ann):
+    """Each POST route here refuses a missing token (400) and a GET (405), changing nothing."""
+    client = browser(app)
+    sign_in(client, "ann")
+    secret, _ = enrol(client)
+    with app.app_context():
+        key = Passkey(user_id=ann, name="Phone", credential_id="cGhvbmU", public_key="x")
+        db.session.add(key)
+        db.session.commit()
+        key_id = key.id
+    record = records_of(app, "ann")[0]
+    urls = [
+        "/auth/logout",
+        f"/account/sessions/{record.id}/end",
+        "/account/sessions/end-others",
+        "/account/security/totp/start",
+        "/account/security/totp/disable",
+        "/account/security/recovery-codes",
+        "/account/security/passkeys/options",
+        "/account/security/passkeys",
+        f"/account/security/passkeys/{key_id}/delete",
+        "/auth/passkey/options",
+        "/auth/passkey",
+    ]
+    for url in urls:
+        assert client.post(url, data={"current": PASSWORD}).status_code == 400, url
+        assert client.get(url).status_code == 405, url
+    assert client.get("/account").status_code == 200
+    with app.app_context():
+        assert db.session.get(TotpSecret, ann).enabled_at is not None
+        assert db.session.get(Passkey, key_id) is not None
+    assert secret
+
+
+def test_clinical_reviewers_enrol_before_the_review_queue(database_url):
+    """A member made a clinical reviewer counts as staff when "reviewer" is listed."""
+    with own_app(database_url, TWO_FACTOR_REQUIRED_ROLES=("reviewer",)) as app:
+        with app.app_context():
+            make_user("rae", reviewer_credentials="RN, MSN")
+            make_user("reader")
+        client = browser(app)
+        sign_in(client, "rae")
+        response = client.get("/reviews")
+        assert response.status_code == 302 and response.headers["Location"] == "/account/security"
+        enrol(client)
+        assert client.get("/reviews").status_code == 200
+        member = browser(app)
+        sign_in(member, "reader")
+        assert member.get("/account").status_code == 200

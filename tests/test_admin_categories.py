@@ -96,5 +96,5 @@ def test_the_page_lists_categories_with_post_counts(client, admin):
     make_post(admin, category=news)
     make_post(admin, category=news)
     page = client.get("/admin/categories").text
-    assert "News" in page and "<td>2</td>" in page
+    assert "News" in page and '<td data-label="Posts">2</td>' in page
     assert 'value="Add category"' in page and "<label" in page

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from blogapp import uploads
 from blogapp.extensions import db
-from blogapp.models import User, role_badge
-from tests.builders import make_comment, make_post, make_user
+from blogapp.models import MediaImage, User, role_badge
+from tests.builders import PASSWORD, make_comment, make_post, make_user
 from tests.helpers import csrf_token
 from tests.test_authoring import OwnContextClient
 from tests.test_cache import enable_cache, sneak_title
@@ -109,9 +109,10 @@ def test_staff_comments_carry_a_badge_from_their_role(client, ctx):
     writer = make_user(role="author", display_name="Writer")
     other_author = make_user(role="author", display_name="Other")
     admin = make_user(role="admin", display_name="Boss")
+    editor = make_user(role="editor", display_name="Edith")
     member = make_user(display_name="Member")
     post = make_post(writer)
-    for user in (writer, other_author, admin, member):
+    for user in (writer, other_author, admin, editor, member):
         make_comment(post, body=f"From {user.display_name}", user_id=user.id, guest_name="")
     make_comment(post, body="From a guest")
     html = client.get(f"/posts/{post.slug}").text
@@ -123,6 +124,7 @@ def test_staff_comments_carry_a_badge_from_their_role(client, ctx):
     assert badges("Writer") == ["Post author"]
     assert badges("Other") == ["Author"]
     assert badges("Boss") == ["Moderator"]
+    assert badges("Edith") == ["Editor"]
     assert badges("Member") == [] and badges("a guest") == []
     assert [role_badge(r) for r in ("member", "author", "editor", "admin", None)] == [
         "",
@@ -147,3 +149,27 @@ def test_a_profile_change_shows_at_once_on_cached_pages(app, client, tmp_path):
         db.session.commit()
     again = client.get(f"/posts/{slug}")
     assert again.headers["X-Page-Cache"] == "miss" and "LPN" in again.text
+
+
+def test_deleting_an_account_removes_its_avatar_and_images(app, client, author):
+    assert save_profile(client, avatar=jpeg()).status_code == 302
+    image = io.BytesIO(jpeg((500, 400)))
+    client.post(
+        "/media",
+        data={
+            "csrf_token": csrf_token(client, "/media"),
+            "alt": "A ward",
+            "image": (image, "w.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    folder = app.config["UPLOAD_DIR"]
+    assert len(os.listdir(folder)) >= 4  # the avatar and the image, with their copies
+    response = client.post(
+        "/account/delete",
+        data={"csrf_token": csrf_token(client, "/account/delete"), "current": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert os.listdir(folder) == []
+    db.session.rollback()
+    assert db.session.scalars(select(MediaImage)).all() == []

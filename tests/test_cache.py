@@ -552,6 +552,7 @@ PUBLIC_PAGES = {
     "discovery.robots_txt": "/robots.txt",
     "discovery.search": "/search?q=handwashing",
     "comments.reply": "/comments/{comment}/reply",
+    "newsletter.subscribe": "/subscribe",
 }
 PER_ANSWER = {"date", "x-page-cache"}  # the clock, and which path answered
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from blogapp.extensions import db
 from blogapp.models import Category, Post, PostRevision, ReviewStatus, utcnow
 from blogapp.posts.review import add_months
+from tests import helpers
 from tests.builders import make_category, make_user
 from tests.helpers import CSRF_INPUT
 
@@ -47,9 +48,7 @@ class People:
         if who not in self.clients:
             client = self.app.test_client()
             if who != "reader":
-                with client.session_transaction() as session:
-                    session["_user_id"] = f"{self.ids[who]}:1"
-                    session["_fresh"] = True
+                helpers.sign_in_fast(client, self.app, self.ids[who])
             self.clients[who] = client
         return self.clients[who]
 
@@ -416,7 +415,7 @@ def test_migration_0014_keeps_old_review_lines_as_history_and_starts_revisions(a
     from sqlalchemy import text
 
     with app.app_context():
-        downgrade(revision="0007")
+        downgrade(revision="0013")
         db.session.execute(text(
             "INSERT INTO users (username, username_key, display_name, bio, bio_html, role,"
             " suspended, session_version, notify_replies, notify_comments, created_at)"

@@ -6,15 +6,31 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyotp
+import pytest
 from sqlalchemy import select
 
+from blogapp import create_app
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, User
+from tests import helpers
 from tests.helpers import csrf_token, post_form
 from tests.test_site_settings import save
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PASSWORD = "a long demo password 2026"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The test app with the real two-factor rule (staff must enrol), as a newcomer has it."""
+    app = create_app(
+        helpers.test_config(
+            database_url, upload_dir=tmp_path / "uploads", TWO_FACTOR_REQUIRED_ROLES=None
+        )
+    )
+    yield app
+    helpers.empty_tables(app)
 
 
 def seed(runner) -> str:
@@ -59,6 +75,27 @@ def test_the_first_steps_work_as_written(app, runner):
     )
     response = post_form(admin, "/auth/login", {"login": "admin", "password": PASSWORD})
     assert response.status_code == 302
+    # The first staff page asks for two-factor sign-in: set up an authenticator app.
+    response = admin.get("/posts/new")
+    assert response.headers["Location"] == "/account/security"
+    security = admin.get("/account/security").text
+    assert "Set up an authenticator app" in security
+    post_form(
+        admin,
+        "/account/security/totp/start",
+        {"csrf_token": csrf_token(admin, "/account/security")},
+    )
+    enrol = admin.get("/account/security/totp").text
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', enrol).group(1)  # the key shown
+    response = post_form(
+        admin,
+        "/account/security/totp",
+        {
+            "code": pyotp.TOTP(secret).now(),
+            "csrf_token": csrf_token(admin, "/account/security/totp"),
+        },
+    )
+    assert "Two-factor sign-in is on." in response.text
     home = admin.get("/").text
     assert "The AlliedUP Co-op Blog" in home and "Empathy in Action" in home
     for link_text in ("Write", "Dashboard", "Comments", "Users", "Categories", "Settings"):

@@ -273,8 +273,8 @@ class World:
             return {
                 "user_id": [str(u.id) for u in users],
                 "comment_id": [str(c.id) for c in comments],
-                "category_id": [str(i) for i in db.session.scalars(select(Category.id))],
                 "image_id": [str(i) for i in db.session.scalars(select(MediaImage.id))] or ["1"],
+                "category_id": [str(i) for i in db.session.scalars(select(Category.id))],
                 "post_id": [str(p.id) for p in posts] + ["999999"],
                 "number": ["1", "2"],
                 "slug": [p.slug for p in posts] + ["care", "nights"],

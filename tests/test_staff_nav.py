@@ -35,6 +35,7 @@ def people(app):
         writer = make_user("writer", role=Role.AUTHOR)
         other = make_user("other", role=Role.AUTHOR)
         make_user("boss", role=Role.ADMIN)
+        make_user("ed", role=Role.EDITOR)
         make_user("mia")
         make_user("gone", role=Role.ADMIN, suspended=True)
         mine = make_post(writer, title="Writer's post").slug
@@ -69,9 +70,18 @@ def as_user(app, username):
         (None, []),
         ("mia", []),
         ("writer", ["Write", "Dashboard", "Comments 2 waiting"]),  # own posts' comments
+        ("ed", ["Write", "Dashboard", "Comments 3 waiting"]),  # editors moderate all
         (
             "boss",
-            ["Write", "Dashboard", "Comments 3 waiting", "Users", "Categories", "Settings"],
+            [
+                "Write",
+                "Dashboard",
+                "Comments 3 waiting",
+                "Users",
+                "Categories",
+                "Settings",
+                "Audit log",
+            ],
         ),
     ],
 )
@@ -96,6 +106,7 @@ def test_links_go_where_they_say_and_mark_the_current_page(app, people):
         "/admin/users",
         "/admin/categories",
         "/admin/settings",
+        "/admin/audit",
     ]
     assert '<a href="/admin/settings" aria-current="page">' in nav
     for target in targets:

@@ -33,11 +33,11 @@ def load_user(session_id: str) -> User | None:
     user_id, version = optional_int(user_id), optional_int(version)
     if user_id is None or version is None or not token:
         return None
-    record = sessions.live(user_id, token)
-    if record is None:
+    found = sessions.live(user_id, token)
+    if found is None:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or user.suspended:
+    record, user = found
+    if user.session_version != version or user.suspended:
         return None
     user.session_token = token
     user.session_record = record

@@ -293,13 +293,13 @@ def earlier_comments(comments: list[Comment]) -> dict[int, tuple[int, int]]:
 
 
 def pending_count(user: User) -> int:
-    """Comments waiting for this moderator (authors: on their own posts; admins: all)."""
+    """Comments waiting for this moderator (authors: on their own posts; editors, admins: all)."""
     query = (
         select(func.count(Comment.id))
         .join(Comment.post)
         .where(Comment.status == CommentStatus.PENDING)
     )
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(Post.author_id == user.id)
     return db.session.scalar(query) or 0
 

@@ -72,9 +72,9 @@ def markdown_for(alt: str, url: str) -> str:
 
 
 def library_query(user: User) -> Select:
-    """The user's images, newest first (everyone's for an admin)."""
+    """The user's images, newest first (everyone's for editors and admins)."""
     query = select(MediaImage).order_by(MediaImage.created_at.desc(), MediaImage.id.desc())
-    if not user.is_admin:
+    if not user.is_editor:
         query = query.where(MediaImage.owner_id == user.id)
     return query
 
@@ -84,8 +84,9 @@ def get_image(image_id: int) -> MediaImage | None:
 
 
 def can_manage(user: User, image: MediaImage) -> bool:
-    """Its uploader, or an admin; never a suspended account."""
-    return not user.suspended and (user.is_admin or image.owner_id == user.id)
+    """Its uploader, or an editor or admin (they work on anyone's posts); never a suspended
+    account."""
+    return not user.suspended and (user.is_editor or image.owner_id == user.id)
 
 
 def uses(images: list[MediaImage]) -> dict[int, list[Use]]:

@@ -51,6 +51,11 @@ class ChoicesForm(FlaskForm):
 
 
 class SubscribeForm(ChoicesForm):
+    """The public form: no CSRF token (see views.subscribe for why)."""
+
+    class Meta:
+        csrf = False
+
     email = StringField(
         "Email",
         validators=[DataRequired(), Length(max=254), _email_rule],

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, false, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import database
+from .. import database, site_settings
 from ..email import OUTBOX_ADDED
 from ..extensions import db
 from ..models import (
@@ -127,7 +127,7 @@ def _wants(category_ids: set[int | None]) -> object:
 
 def _recipients(issue: Newsletter, now: datetime) -> tuple[object, str] | None:
     """The WHERE clause for who gets this issue and its subject; None: not (yet) sendable."""
-    site = current_app.config["BLOG_TITLE"]
+    site = site_settings.current().title
     if issue.kind == NewsletterKind.POST:
         post = issue.post
         if post is None or not post.is_visible(now):

@@ -12,6 +12,7 @@ import time
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from .. import site_settings
 from ..email import queue_email
 from ..extensions import db
 from ..links import absolute_url_for
@@ -55,7 +56,7 @@ def already_subscribed(subscriber: Subscriber) -> None:
 
 
 def _site() -> str:
-    return current_app.config["BLOG_TITLE"]
+    return site_settings.current().title
 
 
 def _unsubscribe_link(subscriber_id: int, link_key: str) -> str:

@@ -31,7 +31,12 @@ def _form(form_class, **kwargs):
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
-@public_page  # the same form for every reader (the CSRF token is put in per visitor)
+@public_page
+# No CSRF token: this POST acts on no one's session or account (anyone may send it for any
+# address, and the address must confirm by mail; at most one mail an hour goes to it, and
+# the route is rate limited). So the form on the home page and every post stays the same
+# bytes for every reader: no session cookie and no per-visitor ETag just for showing it.
+@csrf.exempt
 @limiter.limit(_limit, methods=["POST"])
 def subscribe():
     form = _form(SubscribeForm)

@@ -235,6 +235,7 @@ def _insert_image(form: PostForm, post):
 
     Nothing is saved or checked but the image: the form comes back as typed.
     """
+    # Imported here: the media blueprint's modules import posts' services.
     from ..media.services import MediaError
     from ..media.views import upload_from
 

@@ -155,7 +155,9 @@ def decide(post: Post, number: int, reviewer: User, approve: bool, note: str) ->
     db.session.flush()
     if approve:
         post.review_status = ReviewStatus.APPROVED
-        post.next_review_on = add_months(utcnow().date(), post.category.review_months)
+        # The category may have gone since it was submitted: the default cycle then.
+        months = post.category.review_months if post.category is not None else 12
+        post.next_review_on = add_months(utcnow().date(), months)
         if post.live_revision_id == newest.id and post.is_visible():
             post.live_review_id = decision.id  # a re-review of the live text shows at once
         audit.record(reviewer, audit.Action.APPROVE, post, f"revision {number}")

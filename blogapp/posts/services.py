@@ -16,7 +16,7 @@ from sqlalchemy.orm import defer, raiseload
 
 from .. import database
 from ..extensions import db
-from ..markup import plain_text, render_post, slugify
+from ..markup import render_post, slugify
 from ..models import (
     Category,
     Post,
@@ -200,14 +200,23 @@ def table_of_contents(post: Post) -> list[dict]:
 
 def render_content(post: Post) -> None:
     """Render and sanitize the post's source into its stored HTML, contents and summary."""
-    rendered = render_post(
-        post.body_md or "", post.body_format or "markdown", excerpt=post.excerpt or ""
-    )
-    post.body_html = rendered.html
-    post.toc_json = json.dumps(rendered.toc)
-    post.summary = rendered.summary
-    post.word_count = rendered.word_count
-    post.body_text = plain_text(rendered.html)  # indexed for search by DB triggers
+    for name, value in rendered_columns(
+        post.body_md or "", post.body_format or "markdown", post.excerpt or ""
+    ).items():
+        setattr(post, name, value)
+
+
+def rendered_columns(source: str, source_format: str, excerpt: str) -> dict:
+    """The stored columns made from a post's source (plain values: worker processes of the
+    WordPress import call this too)."""
+    rendered = render_post(source, source_format, excerpt=excerpt)
+    return {
+        "body_html": rendered.html,
+        "toc_json": json.dumps(rendered.toc),
+        "summary": rendered.summary,
+        "word_count": rendered.word_count,
+        "body_text": rendered.text,  # indexed for search by DB triggers
+    }
 
 
 def unique_slug(title: str, exclude_id: int | None = None) -> str:

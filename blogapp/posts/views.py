@@ -54,9 +54,9 @@ def footer_archive() -> list:
 @bp.get("/")
 @public_page
 def index():
-    if "p" in request.args or "page_id" in request.args:  # an old WordPress link: /?p=ID
-        if target := wordpress_redirects.old_link_target(request.args):
-            return redirect(target, 301)
+    # An old WordPress link: /?p=ID, /?s=words... (no query string: no database lookup)
+    if target := wordpress_redirects.for_home_query(request.args):
+        return redirect(target, 301)
     return render_list(services.visible_posts(), template="posts/index.html")
 
 

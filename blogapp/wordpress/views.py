@@ -1,16 +1,22 @@
-"""Old WordPress permalinks, answered with a 301 to the imported post's address."""
+"""Old WordPress addresses: a request nothing else answers may be one; 301 to its new home."""
 
-from flask import abort, redirect
+from flask import redirect, request
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..inputs import EARLIEST, LATEST
+from .. import errors
+from ..extensions import db
 from . import bp, redirects
 
-YEAR = f"int(min={EARLIEST.year}, max={LATEST.year})"
 
-
-@bp.get(f"/<{YEAR}:year>/<int(min=1, max=12):month>/<int(min=1, max=31):day>/<slug>/")
-def dated_permalink(year: int, month: int, day: int, slug: str):
-    post = redirects.post_for_permalink(year, month, day, slug)
-    if post is None:
-        abort(404)
-    return redirect(redirects.address(post), 301)
+@bp.app_errorhandler(404)
+def old_address(error):
+    """Asked only when no page answered, so an old address can never hide a live page."""
+    if request.method in ("GET", "HEAD"):
+        try:
+            target = redirects.for_missing_path(request.path)
+        except SQLAlchemyError:  # the database is down: the plain 404 is the honest answer
+            db.session.rollback()
+            target = None
+        if target:
+            return redirect(target, 301)
+    return errors.http_error(error)

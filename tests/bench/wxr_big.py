@@ -11,6 +11,7 @@ Not part of the test run (pytest collects only test_*.py). Run it from the repos
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -99,6 +100,13 @@ def write_export(path: Path, posts: int, comments_per_post: int, authors: int = 
         out.write("</channel></rss>\n")
 
 
+def _cpu() -> float:
+    """User and system seconds of this process and the worker processes it has reaped."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=10_000)
@@ -126,11 +134,15 @@ def main() -> None:
         with app.app_context():
             upgrade()
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            cpu_before = _cpu()
+            load = os.getloadavg()[0]
             started = time.perf_counter()
             with export.open("rb") as handle:
                 report = import_wxr(handle)
             elapsed = time.perf_counter() - started
+            cpu = _cpu() - cpu_before
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"database: {url.split('://')[0]}")
         print(
             f"imported: {report.counts['post']['imported']} posts, "
@@ -141,8 +153,12 @@ def main() -> None:
             "comments/s)"
         )
         print(
+            f"cpu: {cpu:.1f} s in this process and its workers (the machine's load average "
+            f"was {load:.1f} on {os.cpu_count()} cores: a shared machine stretches the time)"
+        )
+        print(
             f"peak memory (max RSS): {peak / 1024:.0f} MB (before the import: "
-            f"{before / 1024:.0f} MB)"
+            f"{before / 1024:.0f} MB; largest worker {workers / 1024:.0f} MB)"
         )
 
 

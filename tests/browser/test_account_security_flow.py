@@ -73,7 +73,7 @@ def accepted_only_400s(page):
     page.problems.clear()
 
 
-def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, browser):
+def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, browser, app):
     sign_in(page, site)
     page.goto(site + "/dashboard")
     expect(page).to_have_url(site + "/account/security")
@@ -133,7 +133,7 @@ def test_staff_enrol_sign_in_with_code_recovery_code_and_passkey(page, site, bro
     sign_out(page)
 
     page.goto(site + "/auth/login")
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Use a passkey").click()
     expect(page.get_by_text("You are signed in.")).to_be_visible()  # no password, no code
     page.goto(site + "/account/sessions")
     expect(page.get_by_text("with a passkey")).to_be_visible()

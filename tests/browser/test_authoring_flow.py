@@ -61,7 +61,7 @@ def sign_in(page, base, username):
     page.goto(base + "/auth/login?next=/dashboard")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_an_author_writes_previews_schedules_publishes_edits_and_deletes(

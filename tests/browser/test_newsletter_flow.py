@@ -56,7 +56,7 @@ def test_subscribe_confirm_receive_and_unsubscribe(page, live_server, app, inbox
     page.goto(live_server + "/")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     box = page.get_by_role("complementary", name="Get new posts by email")
-    box.get_by_label("Email").fill("shift.worker@example.org")
+    box.get_by_label("Email for new posts").fill("shift.worker@example.org")
     box.get_by_label("Every new post").check()
     box.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_text("a message is on its way")).to_be_visible()

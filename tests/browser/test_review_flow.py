@@ -106,7 +106,7 @@ def test_an_advice_post_goes_through_review_and_an_edit_waits_for_the_next_appro
     expect(diff.locator("ins")).to_contain_text("300 ml")
     assert Axe().run(author).response["violations"] == []
     author.set_viewport_size({"width": 320, "height": 800})
-    assert author.evaluate("document.documentElement.scrollWidth") <= 320
+    assert author.evaluate("document.documentElement.scrollWidth") <= 320  # no sideways scroll
     author.get_by_role("button", name="Restore revision 2").click()
     expect(author.get_by_text("Revision 2 restored as revision 4.")).to_be_visible()
     expect(author.get_by_role("row", name="4 Restored 2")).to_be_visible()

@@ -102,6 +102,18 @@ def staff_world(app):
             held_reason="Your comment seems to contain a phone number.",
         )
         make_comment(post, "Is this for home care too?", status=CommentStatus.PENDING)
+        # The newsletter pages with rows in them: a long address, a failed mail.
+        from blogapp.email import queue_email
+        from blogapp.extensions import db
+        from blogapp.newsletter import services as newsletter
+
+        long_address = "a.very.long.subscriber.address@community-health-cooperative.example.org"
+        newsletter.subscribe_confirmed(long_address, newsletter.Choices("weekly", (category.id,)))
+        failed = queue_email(long_address, "A mail that could not be delivered", "Text")
+        db.session.flush()
+        failed.status, failed.attempts = "failed", 8
+        failed.last_error = "(550, b'5.1.1 The account that you tried to reach does not exist')"
+        db.session.commit()
         return {"post": post.slug}
 
 
@@ -109,7 +121,7 @@ def sign_in(page, base, username):
     page.goto(base + "/auth/login")
     page.get_by_label("Email or username").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("navigation", name="Staff")).to_be_visible()
 
 
@@ -125,7 +137,12 @@ def staff_pages(world) -> list[str]:
         "/admin/users",
         "/admin/categories",
         "/admin/settings",
+        "/admin/subscribers",
+        "/admin/mail",
+        "/admin/audit",
+        "/media",
         "/account",
+        "/account/newsletter",
         "/account/email",
         "/account/password",
         "/account/delete",

@@ -9,7 +9,7 @@ A table added by a later migration should be created with `sqlite_autoincrement=
 (the models give every table that option; tests/test_ids.py checks the live schema).
 
 Revision ID: 0008
-Revises: 0014
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlalchemy import text
 import blogapp.models
 
 revision = '0008'
-down_revision = '0014'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
