@@ -10,6 +10,7 @@ database (either kind: an export from SQLite restores into PostgreSQL and back).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
@@ -17,12 +18,26 @@ from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import Date, Integer, Table, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    String,
+    Table,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection
 
 from . import audit
 from .extensions import db
-from .models import UTCDateTime
+from .inputs import EARLIEST, INT_MAX, LATEST, single_line
+from .markup import render_comment, render_comment_html, render_description
+from .models import CommentStatus, Post, PostKind, PostStatus, Role, UTCDateTime
 
 FORMAT = "alliedup-blog-export"
 VERSION = 1
@@ -48,14 +63,155 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _from_json(column, value: Any) -> Any:
+# Columns that hold one of a few words: an export naming another is refused.
+CHOICES = {
+    ("users", "role"): {str(v) for v in Role},
+    ("posts", "kind"): {str(v) for v in PostKind},
+    ("posts", "status"): {str(v) for v in PostStatus},
+    ("posts", "body_format"): {"markdown", "html"},
+    ("comments", "status"): {str(v) for v in CommentStatus},
+}
+TEXT_LIMIT = 5_000_000  # characters in an unbounded text column (a long post is 200,000)
+
+
+def _from_json(table: Table, column, value: Any) -> Any:
+    """The value to store for column, checked; ValueError says what is wrong with it."""
+    kind = column.type
     if value is None:
+        if not column.nullable:
+            raise ValueError("is empty (null) but is required")
         return None
-    if isinstance(column.type, UTCDateTime):
-        return datetime.fromisoformat(value)
-    if isinstance(column.type, Date):
-        return date.fromisoformat(value)
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {value!r:.40}")
+        return value
+    if isinstance(kind, Integer):
+        bound = 2**63 - 1 if isinstance(kind, BigInteger) else INT_MAX
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number, not {value!r:.40}")
+        if not -bound - 1 <= value <= bound:
+            raise ValueError(f"is out of range ({value})")
+        return value
+    if isinstance(kind, UTCDateTime | DateTime | Date):
+        return _when(kind, value)
+    if isinstance(kind, String):  # Text too
+        if not isinstance(value, str):
+            raise ValueError(f"must be text, not {value!r:.40}")
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        limit = kind.length or TEXT_LIMIT
+        if len(value) > limit:
+            raise ValueError(f"is longer than {limit} characters")
+        choices = CHOICES.get((table.name, column.name))
+        if isinstance(kind, Enum):
+            choices = set(kind.enums)
+        if choices is not None and value not in choices:
+            raise ValueError(f"must be one of {', '.join(sorted(choices))}, not {value!r:.40}")
+        # Bounded text is one line (titles, names, addresses): no control characters.
+        return single_line(value) if kind.length else value
     return value
+
+
+def _when(kind, value: Any) -> date | datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO date, not {value!r:.40}")
+    try:
+        parsed = (
+            date.fromisoformat(value) if isinstance(kind, Date) else datetime.fromisoformat(value)
+        )
+    except ValueError:
+        raise ValueError(f"is not an ISO date: {value!r:.40}") from None
+    if isinstance(kind, UTCDateTime) and parsed.tzinfo is None:
+        raise ValueError(f"has no time zone: {value!r:.40}")
+    day = parsed.date() if isinstance(parsed, datetime) else parsed
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"is not between {EARLIEST.year} and {LATEST.year}: {value!r:.40}")
+    return parsed
+
+
+def _rows_of(table: Table, dumped: Any) -> list[dict]:
+    """The export's rows for table as checked column values (BackupError names the problem)."""
+    if not isinstance(dumped, dict) or not isinstance(dumped.get("columns"), list):
+        raise BackupError(f"{table.name}: not a table of columns and rows")
+    names, raw_rows = dumped["columns"], dumped.get("rows")
+    if not isinstance(raw_rows, list):
+        raise BackupError(f"{table.name}: rows must be a list")
+    for name in names:
+        if not isinstance(name, str) or name not in table.c:
+            raise BackupError(f"{table.name}: column {name!r} is not in this schema")
+    for column in table.c:
+        required = not column.nullable and column.default is None
+        if required and column.server_default is None and column.name not in names:
+            if not (column.primary_key and column.autoincrement):
+                raise BackupError(f"{table.name}: required column {column.name} is missing")
+    rows = []
+    for number, raw in enumerate(raw_rows, start=1):
+        where = f"{table.name} row {number}"
+        if not isinstance(raw, list) or len(raw) != len(names):
+            raise BackupError(
+                f"{where}: has {len(raw) if isinstance(raw, list) else 'no'} "
+                f"values for {len(names)} columns"
+            )
+        row = {}
+        for name, value in zip(names, raw, strict=True):
+            try:
+                row[name] = _from_json(table, table.c[name], value)
+            except ValueError as problem:
+                key = f" (id {raw[names.index('id')]})" if "id" in names else ""
+                raise BackupError(f"{where}{key}: {name} {problem}") from None
+        rows.append(_rendered(table.name, row))
+    return rows
+
+
+def _rendered(table_name: str, row: dict) -> dict:
+    """HTML made again from the row's own source: the export's HTML is never trusted."""
+    from .posts.services import render_content
+    from .wordpress import content
+
+    if table_name == "posts" and "body_md" in row:
+        post = Post(
+            body_md=row["body_md"] or "",
+            body_format=row.get("body_format") or "markdown",
+            excerpt=row.get("excerpt") or "",
+        )
+        render_content(post)
+        row.update(
+            body_html=post.body_html,
+            toc_json=post.toc_json,
+            summary=post.summary,
+            word_count=post.word_count,
+            body_text=post.body_text,
+        )
+    elif table_name == "comments" and "body_md" in row:
+        source = row["body_md"] or ""
+        if not source:
+            row["body_html"] = ""  # a deleted comment kept as a placeholder
+        elif row.get("wp_id") is not None:  # imported from WordPress: its HTML, cleaned
+            row["body_html"] = render_comment_html(content.comment_html(source))
+        else:
+            row["body_html"] = render_comment(source)
+    elif table_name == "users" and "bio" in row:
+        row["bio_html"] = render_comment(row["bio"]) if row["bio"] else ""
+    elif table_name == "categories" and "description" in row:
+        row["description_html"] = render_description(row["description"] or "")
+    return row
+
+
+def _check_references(tables: dict[str, list[dict]]) -> None:
+    """Every foreign key in the export names a row the export holds (or is empty)."""
+    for table in data_tables():
+        for key in table.foreign_keys:
+            column, target = key.parent, key.column
+            if target.table.name not in tables and target.table.name != table.name:
+                continue
+            known = {row.get(target.name) for row in tables.get(target.table.name, [])}
+            for number, row in enumerate(tables.get(table.name, []), start=1):
+                value = row.get(column.name)
+                if value is not None and value not in known:
+                    raise BackupError(
+                        f"{table.name} row {number} (id {row.get('id')}): {column.name} {value} "
+                        f"names no row of {target.table.name}"
+                    )
 
 
 def _schema_revision(connection: Connection) -> str | None:
@@ -93,9 +249,18 @@ def write_export(path: str | Path) -> dict[str, int]:
     audit.record(None, audit.Action.EXPORT, detail=str(path))  # the export holds its own entry
     db.session.commit()
     data = export_data()
-    with open(path, "w", encoding="utf-8") as handle:
+    with os.fdopen(_private_file(path, exclusive=False), "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
     return {name: len(table["rows"]) for name, table in data["tables"].items()}
+
+
+def _private_file(path: str | Path, exclusive: bool = True) -> int:
+    """A descriptor for writing path, readable by its owner alone (0600): exports and
+    backups hold every account's email and password hash."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file would keep its old mode through O_TRUNC
+    return fd
 
 
 def read_export(path: str | Path) -> dict:
@@ -112,11 +277,24 @@ def read_export(path: str | Path) -> dict:
 
 
 def import_data(data: dict) -> dict[str, int]:
-    """Load an export into this database, whose tables must all be empty."""
+    """Load an export into this database, whose tables must all be empty.
+
+    Every row is checked first (types, lengths, enums, dates, references) and all HTML is
+    made again from its source, so a bad or tampered file stops, naming the row and field,
+    before anything is written; then everything goes in one transaction.
+    """
     known = {table.name: table for table in data_tables()}
+    if not isinstance(data.get("tables"), dict):
+        raise BackupError("the export holds no tables")
     unknown = set(data["tables"]) - set(known)
     if unknown:
         raise BackupError(f"the export has tables this schema lacks: {', '.join(sorted(unknown))}")
+    checked = {
+        name: _rows_of(table, data["tables"][name])
+        for name, table in known.items()
+        if data["tables"].get(name)
+    }
+    _check_references(checked)
     counts: dict[str, int] = {}
     with db.engine.begin() as connection:
         for table in known.values():
@@ -125,15 +303,9 @@ def import_data(data: dict) -> dict[str, int]:
                     f"table {table.name} already holds rows: import into an empty database"
                 )
         for table in known.values():
-            dumped = data["tables"].get(table.name)
-            if not dumped:
+            if table.name not in checked:
                 continue
-            columns = [table.c[name] for name in dumped["columns"] if name in table.c]
-            places = [(column, dumped["columns"].index(column.name)) for column in columns]
-            rows = [
-                {column.name: _from_json(column, row[i]) for column, i in places}
-                for row in dumped["rows"]
-            ]
+            rows = checked[table.name]
             if rows:
                 connection.execute(table.insert(), rows)
             counts[table.name] = len(rows)
@@ -168,6 +340,7 @@ def sqlite_backup(dest: str | Path) -> None:
     dest = Path(dest)
     if dest.exists():
         raise BackupError(f"{dest} already exists; choose a new file name")
+    os.close(_private_file(dest))  # made 0600 before SQLite writes a byte into it
     raw = db.engine.raw_connection()
     try:
         target = sqlite3.connect(dest)

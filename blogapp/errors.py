@@ -2,7 +2,18 @@
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
@@ -25,6 +36,7 @@ TITLES = {
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeout, database_unavailable)
@@ -38,6 +50,8 @@ def render_error(status: int, message: str = "", headers: dict | None = None):
         # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page; a short answer.
         text = f"{status} {TITLES.get(status, 'Error')}: this site does not answer to that host."
         return Response(text, status, headers, mimetype="text/plain")
+    if "_user_id" in session:  # a signed-in person's page (their name, their token)
+        headers = {**(headers or {}), "Cache-Control": "private, no-cache"}
     wants_json = request.path == "/healthz" or (request.accept_mimetypes.best == "application/json")
     if wants_json:
         response = jsonify(error=TITLES.get(status, "Error"), status=status)
@@ -48,6 +62,31 @@ def render_error(status: int, message: str = "", headers: dict | None = None):
             template, status=status, title=TITLES.get(status, "Error"), message=message
         )
     return response, status, headers or {}
+
+
+AGAIN = "Your form had expired, so nothing was saved. Check it and send it again."
+
+
+def form_again_on_csrf_failure(view):
+    """Mark a view whose form comes back as typed (with a fresh token) on a CSRF failure.
+
+    An hour of writing, a lost cookie or a second tab must not throw the text away. The
+    view must validate its form (token included) before it changes anything: on a
+    failure it is simply run again, finds its form invalid and shows it as sent.
+    """
+    view.form_again_on_csrf_failure = True
+    return view
+
+
+def csrf_failed(error: CSRFError):
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "form_again_on_csrf_failure", False):
+        return http_error(error)
+    flash(AGAIN, "error")
+    try:
+        return current_app.ensure_sync(view)(**(request.view_args or {}))
+    except HTTPException as refusal:  # raised inside an error handler: answer it here
+        return http_error(refusal)
 
 
 def http_error(error: HTTPException):

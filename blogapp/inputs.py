@@ -20,6 +20,7 @@ from wtforms.validators import ValidationError
 INT_MAX = 2**31 - 1
 MAX_PAGE = 100_000  # far past any real list; keeps OFFSET small
 _DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only; 10 digits already pass INT_MAX
+_SIGNED = re.compile(r"-?[0-9]+")
 
 # Dates people may type (schedule, review): far enough either side for any real use, and
 # far enough from datetime's limits that moving between time zones can't overflow.
@@ -42,6 +43,11 @@ def request_int(value: object, maximum: int = INT_MAX) -> int:
     if not 0 <= number <= maximum:
         raise ValueError(f"out of range: {number}")
     return number
+
+
+def written_as_number(value: str) -> bool:
+    """ASCII digits with an optional minus sign: meant as a number, in range or not."""
+    return bool(_SIGNED.fullmatch(value))
 
 
 def optional_int(value: object) -> int | None:
@@ -77,6 +83,17 @@ def within_dates(form, field) -> None:
     day = value.date() if isinstance(value, datetime) else value
     if not EARLIEST <= day <= LATEST:
         raise ValidationError(f"Choose a date between {EARLIEST.year} and {LATEST.year}.")
+
+
+# C0 and C1 controls but tab, DEL, and the Unicode line and paragraph separators: none
+# belongs in a title, a name or a subject, and a CR or LF there breaks the email headers it
+# ends up in. A tab is only white space (and legal in a header).
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def single_line(value: str) -> str:
+    """A title, name or subject as one line: control characters become a space, trimmed."""
+    return _CONTROLS.sub(" ", value).strip() if value else value
 
 
 def init_app(app) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from html.parser import HTMLParser
 
-import bleach
 from bleach import html5lib_shim
 from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter, build_url_re
@@ -378,6 +377,25 @@ def render_post(source: str, source_format: str = "markdown", excerpt: str = "")
     )
 
 
+def render_description(source: str) -> str:
+    """A category description (Markdown, a little HTML) through the comment allowlist.
+
+    Written by admins, but shown as HTML to everyone: a <meta http-equiv="refresh"> or a
+    script in it must not reach readers any more than in a comment.
+    """
+    if not source.strip():
+        return ""
+    cleaner = _Cleaner(
+        tags=COMMENT_TAGS,
+        attributes=COMMENT_ATTRIBUTES,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, url_re=_URL_RE, callbacks=[_post_link])],
+    )
+    return cleaner.clean(_POST_MD.render(source))
+
+
 def render_comment(source: str) -> str:
     """A comment's Markdown subset as sanitized HTML; every link gets nofollow ugc noopener."""
     cleaner = _Cleaner(
@@ -448,8 +466,12 @@ def plain_text(html: str) -> str:
 
 
 def plain_excerpt(text: str) -> str:
-    """An author's excerpt is plain text: tags dropped, whitespace collapsed."""
-    return " ".join(bleach.clean(text, tags=set(), strip=True).split()).replace("&amp;", "&")
+    """An author's excerpt is plain text: tags dropped, whitespace collapsed.
+
+    Plain text, not HTML: "pressure > 140 & pulse < 60" stays exactly that (templates
+    escape it once when shown); it was escaped here too and showed as "&gt;".
+    """
+    return " ".join(_TextStats.of(text).text.split())
 
 
 def cut(text: str, limit: int = 300) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
     false,
     func,
     true,
@@ -27,10 +28,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .inputs import single_line
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _ids_never_reused(table: Table, metadata) -> None:
+    """Every table's integer id is never given twice, on SQLite too (AUTOINCREMENT).
+
+    Without it SQLite hands a deleted row's id to the next row, and an emailed link for
+    the deleted comment would act on someone else's. PostgreSQL sequences never go back.
+    Tables added later get it too; their migration must say so (see 0008_field_holes).
+    """
+    if metadata is db.metadata:  # not tables Alembic reflects while migrating
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 class UTCDateTime(TypeDecorator):
@@ -262,7 +276,8 @@ class Category(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # what the admin typed
+    description_html: Mapped[str] = mapped_column(Text, default="")  # markup.render_description
     # Posts here go out only once a clinical reviewer approved the exact version.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     review_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
@@ -706,3 +721,18 @@ class Newsletter(db.Model):
         Index("ix_newsletters_due", "expanded_at", "send_after"),
         {"sqlite_autoincrement": True},
     )
+
+
+# -- one-line text (issue 15) ------------------------------------------------------------
+# Titles and names end up in email subjects and headers: a CR or LF there broke every
+# comment notice for a post. Whoever sets them (forms, importers, the CLI) gets them as one
+# line; import-json's rows get the same treatment in backup.py.
+ONE_LINE_FIELDS = (Post.title, Comment.guest_name, User.display_name, Category.name, Tag.name)
+
+
+def _as_one_line(target, value, oldvalue, initiator):
+    return single_line(value) if isinstance(value, str) else value
+
+
+for _field in ONE_LINE_FIELDS:
+    event.listen(_field, "set", _as_one_line, retval=True)

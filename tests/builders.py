@@ -9,6 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from blogapp.comments.services import save_comment
 from blogapp.extensions import db
+from blogapp.markup import render_comment
 from blogapp.models import (
     Category,
     Comment,
@@ -36,6 +37,8 @@ def make_user(
     **fields,
 ) -> User:
     n = next(_serial)
+    if fields.get("bio"):  # as the profile form saves it
+        fields.setdefault("bio_html", render_comment(fields["bio"]))
     username = username or f"user{n}"
     email = email or f"{username}@example.org"
     user = User(

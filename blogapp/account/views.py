@@ -24,6 +24,7 @@ from ..auth.forms import (
     PasswordChangeForm,
     ProfileForm,
 )
+from ..errors import form_again_on_csrf_failure
 from ..forms import ButtonForm
 from ..permissions import member_required
 from . import bp
@@ -34,6 +35,7 @@ def _status(form) -> int:
 
 
 @bp.route("", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 @member_required
 def profile():
     form = ProfileForm(obj=current_user)
@@ -127,7 +129,7 @@ def export():
 @member_required
 def delete():
     form = DeleteAccountForm()
-    problem = services.deletion_problem(current_user)
+    problem = services.deletion_problem(current_user, lock=request.method == "POST")
     if problem or not form.validate_on_submit():
         if problem:
             flash(problem, "error")

@@ -10,9 +10,10 @@ from wtforms import BooleanField, IntegerField, StringField, SubmitField, TextAr
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .. import audit
+from ..errors import form_again_on_csrf_failure
 from ..extensions import db
 from ..forms import ButtonForm
-from ..markup import slugify
+from ..markup import render_description, slugify
 from ..models import Category, Post
 from ..permissions import admin_required
 from ..posts import review
@@ -49,6 +50,7 @@ def categories():
 
 
 @bp.post("/categories")
+@form_again_on_csrf_failure
 @admin_required
 def add_category():
     form = CategoryForm()
@@ -65,6 +67,7 @@ def add_category():
 
 
 @bp.post("/categories/<int:category_id>/rename")
+@form_again_on_csrf_failure
 @admin_required
 def rename_category(category_id: int):
     category = db.get_or_404(Category, category_id)
@@ -143,7 +146,13 @@ def create_category(name: str, description: str = "", actor=None) -> tuple[Categ
         return None, "Use at least one letter or digit in the name."
     if db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
         return None, "A category with this name already exists."
-    category = Category(name=name, slug=slug, description=description.strip())
+    description = description.strip()
+    category = Category(
+        name=name,
+        slug=slug,
+        description=description,
+        description_html=render_description(description),
+    )
     db.session.add(category)
     audit.record(actor, audit.Action.CATEGORY_CHANGE, category, "added", label=name)
     db.session.commit()

@@ -9,6 +9,7 @@ from .. import database
 from ..comments import moderation, services
 from ..comments.forms import WordListForm
 from ..comments.moderation import Action
+from ..errors import form_again_on_csrf_failure
 from ..extensions import db
 from ..forms import ButtonForm
 from ..inputs import optional_int, page_number, request_int
@@ -38,6 +39,11 @@ def comments():
     args = queue_args()
     if request.method == "POST":
         return act(args)
+    return render_queue(args)
+
+
+def render_queue(args: dict, words_form: WordListForm | None = None, status: int = 200):
+    """The queue page; words_form as the admin typed it when it comes back."""
     query = services.queue_query(current_user, args["status"], args["post"], args["commenter"])
     pagination = database.paginate(query, args["page"], 50, error_out=False)
     return render_template(
@@ -49,13 +55,13 @@ def comments():
         counts=services.queue_counts(current_user),
         tabs=TABS,
         args=args,
-        filter_post=db.session.get(Post, args["post"]) if args["post"] else None,
+        filter_post=moderatable_post(args["post"]),
         form=ButtonForm(),
         now=utcnow(),
-        words_form=WordListForm(words="\n".join(moderation.word_list()))
+        words_form=(words_form or WordListForm(words="\n".join(moderation.word_list())))
         if current_user.is_admin
         else None,
-    )
+    ), status
 
 
 def chosen_action() -> tuple[str, list[int]]:
@@ -98,7 +104,15 @@ def act(args: dict):
     return redirect(back)
 
 
+def moderatable_post(post_id: int | None) -> Post | None:
+    """The post a queue is filtered by, if this moderator may see it: an author must not
+    learn another author's draft title by trying ids."""
+    post = db.session.get(Post, post_id) if post_id else None
+    return post if post is not None and current_user.can_moderate(post) else None
+
+
 @bp.post("/comments/words")
+@form_again_on_csrf_failure
 @admin_required
 def moderation_words():
     form = WordListForm()
@@ -106,7 +120,7 @@ def moderation_words():
         flash(
             "The word list wasn't saved: " + " ".join(form.words.errors or ["try again."]), "error"
         )
-        return redirect(url_for("admin.comments"))
+        return render_queue(queue_args(), words_form=form, status=400)  # as typed
     words = moderation.save_word_list(form.words.data or "", actor=current_user)
     flash(f"Moderation word list saved ({len(words)} entr{'y' if len(words) == 1 else 'ies'}).")
     return redirect(url_for("admin.comments"))

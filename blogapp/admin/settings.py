@@ -11,8 +11,7 @@ from flask_wtf.csrf import CSRFError
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from .. import site_settings
-from ..errors import render_error
+from .. import errors, site_settings
 from ..inputs import optional_int
 from ..permissions import admin_required
 from ..templating import site_nav
@@ -169,7 +168,7 @@ def save_settings():
 def csrf_failed(error: CSRFError):
     """An expired form on the settings page comes back as typed; elsewhere the error page."""
     if request.endpoint != "admin.save_settings":
-        return render_error(400, error.description)
+        return errors.csrf_failed(error)  # the other admin forms: errors.py
     form = SettingsForm(meta={"csrf": False})
     form.validate()
     nav = {place: nav_rows(place, request.form) for place in PLACES}

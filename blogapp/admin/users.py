@@ -75,7 +75,11 @@ def suspend(user_id: int):
 @admin_required
 def reinstate(user_id: int):
     user = _target(user_id)
-    services.set_suspended(user, False, actor=current_user)
+    try:
+        services.set_suspended(user, False, actor=current_user)
+    except services.RoleError as error:
+        flash(str(error), "error")
+        return _back()
     flash(f"{user.username} is reinstated.")
     return _back()
 

@@ -47,6 +47,18 @@ def send_email_change(user: User, new_email: str) -> None:
     db.session.commit()
 
 
+def send_already_registered(user: User) -> None:
+    """Someone registered with this account's address: tell its owner (and only them)."""
+    _send(
+        user.email,
+        "Someone tried to register with your email address",
+        "already_registered",
+        user=user,
+        sign_in=absolute_url_for("auth.login"),
+        reset=absolute_url_for("auth.reset_request"),
+    )
+
+
 def send_reset(user: User) -> None:
     link = absolute_url_for("auth.reset", token=services.reset_token(user))
     _send(user.email, "Reset your password", "reset", user=user, link=link)

@@ -12,7 +12,7 @@ from ..extensions import db, login_manager
 from ..inputs import optional_int
 from ..markup import render_comment
 from ..models import Comment, MediaImage, Post, Role, Subscription, User, utcnow
-from ..tokens import make_token, read_token
+from ..tokens import created_stamp, is_same_row, make_token, read_token, row_named
 from . import accounts, sessions
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -99,7 +99,12 @@ def confirmation_token(user: User, new_email: str | None = None) -> str:
     """
     return make_token(
         "confirm",
-        {"id": user.id, "email": (new_email or user.email or "").lower(), "was": user.email_key},
+        {
+            "id": user.id,
+            "email": (new_email or user.email or "").lower(),
+            "was": user.email_key,
+            "t": created_stamp(user),
+        },
     )
 
 
@@ -117,8 +122,10 @@ def read_confirmation(token: str) -> Confirmation | None:
     data = read_token("confirm", token, CONFIRM_MAX_AGE)
     if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         return None
-    user = db.session.get(User, data["id"])
-    if user is None or user.email_key != data.get("was") or not isinstance(data.get("email"), str):
+    user = row_named(User, data["id"])
+    if not is_same_row(user, data) or user.email_key != data.get("was"):
+        return None
+    if not isinstance(data.get("email"), str):
         return None
     return Confirmation(user, data["email"])
 
@@ -152,9 +159,9 @@ def reset_token(user: User) -> str:
 def read_reset(token: str) -> User | None:
     """The user a reset link is for, while it is under an hour old and not yet used."""
     data = read_token("reset", token, RESET_MAX_AGE)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+    if not isinstance(data, dict):
         return None
-    user = db.session.get(User, data["id"])
+    user = row_named(User, data.get("id"))
     if user is None or user.suspended:
         return None
     if not hmac.compare_digest(str(data.get("pw", "")), _password_fingerprint(user)):
@@ -258,19 +265,42 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count(User.id)).where(User.role == Role.ADMIN, User.suspended.is_(False))
-    )
+def active_admin_ids(lock: bool = False) -> set[int]:
+    """Ids of the admins who aren't suspended; with lock, their rows are locked until commit.
+
+    Locking is what keeps the last-admin rule under races: two admins demoting (or
+    suspending) each other at the same moment on PostgreSQL each counted two admins and
+    both went ahead, leaving none. With the rows locked, the second waits for the first to
+    commit and then counts again. (SQLite runs one writing request at a time anyway:
+    POST requests take the write lock at BEGIN.)
+    """
+    query = select(User.id).where(User.role == Role.ADMIN, User.suspended.is_(False))
+    if lock:
+        query = query.order_by(User.id).with_for_update()
+    return set(db.session.scalars(query))
 
 
-def is_last_admin(user: User) -> bool:
-    return user.role == Role.ADMIN and not user.suspended and active_admin_count() <= 1
+def is_last_admin(user: User, lock: bool = False) -> bool:
+    admins = active_admin_ids(lock)
+    return user.id in admins and len(admins) <= 1
 
 
-def deletion_problem(user: User) -> str | None:
-    """Why this account can't be deleted now, or None."""
-    if is_last_admin(user):
+NEEDS_AN_ADMIN = "The site needs at least one admin: make someone else an admin first."
+
+
+def _admin_rule(user: User, actor: User | None, leaves: bool, refusal: str) -> None:
+    """RoleError when the change would leave no admin, or the actor is no longer one."""
+    admins = active_admin_ids(lock=True)
+    if actor is not None and actor.id not in admins:
+        raise RoleError("You are no longer an admin, so you can't change this.")
+    if leaves and user.id in admins and len(admins) <= 1:
+        raise RoleError(refusal)
+    db.session.refresh(user)  # as it is now that no other change to admins can run
+
+
+def deletion_problem(user: User, lock: bool = False) -> str | None:
+    """Why this account can't be deleted now, or None (lock: about to delete it)."""
+    if is_last_admin(user, lock):
         return "You are the only admin: make someone else an admin first."
     if db.session.scalar(select(Post.id).where(Post.author_id == user.id).limit(1)) is not None:
         return "You have written posts: ask an admin to move them to another author first."
@@ -322,8 +352,7 @@ class RoleError(ValueError):
 
 def change_role(user: User, role: str, actor: User | None = None) -> None:
     role = Role(role)
-    if user.role == Role.ADMIN and role != Role.ADMIN and is_last_admin(user):
-        raise RoleError("The site needs at least one admin: make someone else an admin first.")
+    _admin_rule(user, actor, role != Role.ADMIN, NEEDS_AN_ADMIN)
     if user.role != role:
         audit.record(actor, audit.Action.ROLE_CHANGE, user, f"{user.role} -> {role}")
     user.role = role
@@ -346,8 +375,7 @@ def set_reviewer(user: User, credentials: str, actor: User | None = None) -> Non
 
 def set_suspended(user: User, suspended: bool, actor: User | None = None) -> None:
     """Suspend (ending all of the user's sessions) or reinstate."""
-    if suspended and is_last_admin(user):
-        raise RoleError("The only admin can't be suspended.")
+    _admin_rule(user, actor, suspended, "The only admin can't be suspended.")
     if user.suspended == suspended:
         return
     user.suspended = suspended

@@ -8,21 +8,18 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
+from werkzeug.exceptions import TooManyRequests
 
+from ..errors import form_again_on_csrf_failure
 from ..extensions import limiter
 from ..forms import ButtonForm
-from . import accounts, bp, mails, services, signin, twofactor
+from . import accounts, bp, lockout, mails, services, signin, twofactor
 from .forms import EmailForm, LoginForm, RegisterForm, ResetForm
 
 
 def _limit(name: str, default: str):
     """A limit read from the config at request time (e.g. RATELIMIT_SIGNIN), so tests can set it."""
     return lambda: current_app.config.get(name, default)
-
-
-def _login_key() -> str:
-    # Per account as well as per address: slows guessing one account's password from many IPs.
-    return "login:" + (request.form.get("login") or "").strip().lower()[:254]
 
 
 def _email_key() -> str:
@@ -72,15 +69,14 @@ def end_stale_session():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_limit("RATELIMIT_SIGNIN", "10 per minute;60 per hour"), methods=["POST"])
-@limiter.limit(
-    _limit("RATELIMIT_SIGNIN_ACCOUNT", "20 per hour"),
-    methods=["POST"],
-    key_func=_login_key,
-    scope="signin-account",
-)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        # Per account too (lockout.py): slows guessing one password from many addresses.
+        account = lockout.account_key(services.find_by_login(form.login.data), form.login.data)
+        address = request.remote_addr or ""
+        if (wait := lockout.held_back(account, address)) is not None:
+            raise TooManyRequests(retry_after=wait)
         user = services.authenticate(form.login.data, form.password.data)
         if user is not None and user.suspended:
             flash("This account is suspended. Contact the site's admins.", "error")
@@ -95,6 +91,7 @@ def login():
             if not user.is_confirmed:
                 flash("Please confirm your email address: use the link we emailed you.", "warning")
             return redirect(safe_next(request.args.get("next")))
+        lockout.failed(account, address)
         flash("That email/username and password don't match an account.", "error")
         return render_template("auth/login.html", form=form), 400
     if request.method == "POST":
@@ -110,6 +107,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 @limiter.limit(_limit("RATELIMIT_REGISTER", "5 per minute;20 per day"), methods=["POST"])
 def register():
     form = RegisterForm()
@@ -117,15 +115,25 @@ def register():
         return render_template(
             "auth/register.html", form=form
         ), 400 if request.method == "POST" else 200
-    try:
-        user = services.register(form.username.data, form.email.data, form.password.data)
-    except accounts.AccountError as error:
-        flash(str(error), "error")
-        return render_template("auth/register.html", form=form), 400
-    mails.send_confirmation(user)  # commits the new account and its mail together
-    signin.sign_in(user)
-    flash(f"Welcome! We sent a link to {user.email}: open it to confirm your address.")
-    return redirect(url_for("account.profile"))
+    # An address that has an account gets the same answer as a new one (its owner is
+    # emailed instead), so the form can't be used to learn who is a member. Nobody is
+    # signed in by registering: that too would tell the two apart.
+    owner = services.find_by_email(form.email.data)
+    if owner is not None:
+        if owner.email and not owner.suspended:
+            mails.send_already_registered(owner)
+    else:
+        try:
+            user = services.register(form.username.data, form.email.data, form.password.data)
+        except accounts.AccountError as error:  # a taken username: public anyway
+            flash(str(error), "error")
+            return render_template("auth/register.html", form=form), 400
+        mails.send_confirmation(user)  # commits the new account and its mail together
+    flash(
+        f"Thank you! We sent a link to {form.email.data}: open it to confirm your address, "
+        "then sign in."
+    )
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -215,7 +223,9 @@ RATE_LIMITED_FORMS = {
 
 @bp.errorhandler(429)
 def too_many_requests(error):
-    retry_after = _retry_after_seconds()
+    retry_after = getattr(error, "retry_after", None) or _retry_after_seconds()
+    if not isinstance(retry_after, int):  # werkzeug keeps a date when given one
+        retry_after = _retry_after_seconds()
     form_class, template = RATE_LIMITED_FORMS.get(request.endpoint, (None, None))
     if form_class is None:
         return (

@@ -237,11 +237,20 @@ def check_duplicate(post: Post, body: str, user: User | None, email: str) -> Non
         raise Refused("You've already posted this comment here.")
 
 
+def suspended_address(email: str) -> bool:
+    """True when a suspended account has this address."""
+    query = select(User.id).where(User.email_key == (email or "").strip().lower(), User.suspended)
+    return bool(email) and db.session.scalar(query.limit(1)) is not None
+
+
 def assess(
     post: Post, body: str, user: User | None, email: str, honeypot: str = "", stamp: str | None = ""
 ) -> Verdict:
     """Where a new comment goes: approved, held for review (with the reason), or spam."""
-    if honeypot.strip() or too_fast(stamp):
+    # The traps are for strangers: a signed-in confirmed member is never binned in silence
+    # (they would believe they had posted); rate limits cover them instead.
+    trusted = user is not None and user.is_confirmed and not user.suspended
+    if not trusted and (honeypot.strip() or too_fast(stamp)):
         return Verdict(CommentStatus.SPAM, silent=True)
     if user is not None and user.can_moderate(post):
         return Verdict(CommentStatus.APPROVED)

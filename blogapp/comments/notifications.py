@@ -15,7 +15,7 @@ from ..email import queue_email
 from ..extensions import db
 from ..links import absolute_url_for
 from ..models import Comment, CommentStatus, Subscription, User
-from ..tokens import make_token, read_token
+from ..tokens import created_stamp, is_same_row, make_token, read_token, row_named
 from .moderation import Action
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,8 @@ KINDS = {
 
 
 def moderation_token(comment: Comment, action: str, moderator: User) -> str:
-    return make_token("moderate", {"c": comment.id, "a": action, "u": moderator.id})
+    data = {"c": comment.id, "a": action, "u": moderator.id, "t": created_stamp(comment)}
+    return make_token("moderate", data)
 
 
 def read_moderation_token(token: str) -> dict | None:
@@ -38,7 +39,22 @@ def read_moderation_token(token: str) -> dict | None:
 
 
 def unsubscribe_token(user: User, kind: str, post_id: int | None = None) -> str:
-    return make_token("unsubscribe", {"u": user.id, "k": kind, "p": post_id})
+    return make_token(
+        "unsubscribe", {"u": user.id, "k": kind, "p": post_id, "t": created_stamp(user)}
+    )
+
+
+def moderation_target(data: dict) -> Comment | None:
+    """The comment a moderation link names, if it is still that comment."""
+    comment = row_named(Comment, data["c"])
+    return comment if is_same_row(comment, data) else None
+
+
+def unsubscribe_target(data: dict) -> User | None:
+    """The member an unsubscribe link names, if still there (links from before stamps too:
+    one-click unsubscribe in old emails must keep working)."""
+    user = row_named(User, data.get("u"))
+    return user if is_same_row(user, data, legacy_ok=True) else None
 
 
 def read_unsubscribe_token(token: str) -> dict | None:
@@ -48,11 +64,8 @@ def read_unsubscribe_token(token: str) -> dict | None:
     return data
 
 
-def unsubscribe(data: dict) -> User | None:
-    """Turn off what the token names; the user, or None when they no longer exist."""
-    user = db.session.get(User, data.get("u"))
-    if user is None:
-        return None
+def unsubscribe(user: User, data: dict) -> None:
+    """Turn off what the token names for its member."""
     if data["k"] == "comments":
         user.notify_comments = False
     elif data["k"] == "replies":
@@ -64,7 +77,6 @@ def unsubscribe(data: dict) -> User | None:
             )
         )
     db.session.commit()
-    return user
 
 
 def _send(user: User, subject: str, text: str, kind: str, post_id: int | None = None) -> None:

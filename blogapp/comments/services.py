@@ -67,6 +67,9 @@ def add_comment(post: Post, draft: Draft, user: User | None, ip: str) -> tuple[C
     """Check the rules, store the comment, email whom it concerns; Refused when not accepted."""
     if user is not None and user.suspended:
         raise Refused("Your account is suspended, so you can't comment.", 403)
+    if user is None and moderation.suspended_address(draft.email):
+        # Signing out doesn't lift a suspension: the same person as a guest is told so too.
+        raise Refused("The account with this email address is suspended, so it can't comment.", 403)
     if reason := moderation.closed_reason(post):
         raise Refused(reason, 403)
     parent = None

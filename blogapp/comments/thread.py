@@ -45,7 +45,7 @@ class Node:
         "guest_website",
         "created_at",
         "edited_at",
-        "html",
+        "body_html",
         "replies",
         "closes",
         "badge",
@@ -56,7 +56,7 @@ class Node:
         self.status, self.guest_website = row.status, row.guest_website
         self.created_at, self.edited_at = row.created_at, row.edited_at
         # "held" is shown to its poster alone: without its links (only moderators see those).
-        self.html = strip_links(row.body_html) if state == "held" else row.body_html
+        self.body_html = strip_links(row.body_html) if state == "held" else row.body_html
         self.state = state  # "approved", "held" or "placeholder" ([deleted])
         member = row.display_name or row.username
         self.author_name = member or row.guest_name or ("" if row.user_id else "former member")

@@ -6,12 +6,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..cache import public_page
-from ..extensions import csrf, db
+from ..errors import form_again_on_csrf_failure
+from ..extensions import csrf
 from ..forms import ButtonForm
 from ..inputs import optional_int
 from ..models import Comment, CommentStatus, User
 from ..posts import services as post_services
 from ..posts.post_page import render_post_page
+from ..tokens import row_named
 from . import bp, moderation, notifications, services, thread
 from .forms import CommentForm, EditCommentForm
 from .moderation import Action, Refused
@@ -53,6 +55,7 @@ def comment_url(comment: Comment) -> str:
 
 
 @bp.post("/posts/<slug>/comments")
+@form_again_on_csrf_failure
 def create(slug: str):
     post = post_services.visible_post_or_404(slug)
     user = signed_in_user()
@@ -104,6 +107,7 @@ def reply(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@form_again_on_csrf_failure
 def edit(comment_id: int):
     comment = visible_comment_or_404(comment_id)
     user = signed_in_user()
@@ -185,12 +189,12 @@ def follow(slug: str):
 def moderate_link(token: str):
     """From the author's email: GET shows what will happen and a button; only POST acts."""
     data = notifications.read_moderation_token(token)
-    comment = db.session.get(Comment, data["c"]) if data else None
-    moderator = db.session.get(User, data["u"]) if data else None
     action = Action.find(data["a"]) if data else None
     if action is None:
         abort(404, "This link is not valid or has expired.")
-    if comment is None:
+    comment = notifications.moderation_target(data)
+    moderator = row_named(User, data["u"])
+    if comment is None:  # deleted, or the id now names another comment
         return render_template("comments/moderate.html", comment=None, action=action), 410
     if moderator is None or not moderator.can_moderate(comment.post):
         abort(403)
@@ -208,7 +212,10 @@ def unsubscribe(token: str):
     data = notifications.read_unsubscribe_token(token)
     if data is None:
         abort(404, "This unsubscribe link is not valid.")
+    user = notifications.unsubscribe_target(data)
+    if user is None:  # the account is gone: nothing is sent to it any more
+        return render_template("comments/unsubscribe.html", gone=True, kind=data["k"]), 410
     if request.method == "POST":
-        notifications.unsubscribe(data)
+        notifications.unsubscribe(user, data)
         return render_template("comments/unsubscribe.html", done=True, kind=data["k"])
     return render_template("comments/unsubscribe.html", done=False, kind=data["k"])

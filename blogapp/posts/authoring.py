@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from .. import uploads
+from .. import errors, uploads
 from ..auth import signin, twofactor
 from ..auth.services import authenticate
 from ..errors import render_error
@@ -158,7 +158,7 @@ def dashboard():
 def csrf_failed(error: CSRFError):
     """An expired or missing token on the post form: the form comes back as typed."""
     if request.endpoint not in WRITING_ENDPOINTS:
-        return render_error(400, error.description)
+        return errors.csrf_failed(error)
     try:
         return _form_after_csrf_failure()
     except HTTPException as refusal:  # raised inside an error handler: answer it here

@@ -84,6 +84,11 @@ def by_author(author: User) -> Select:
     return visible_posts().where(Post.author_id == author.id)
 
 
+def has_published(author: User) -> bool:
+    """True when readers can see at least one of this person's posts."""
+    return db.session.scalar(select(by_author(author).exists())) or False
+
+
 def in_month(year: int, month: int) -> Select:
     if not (1 <= month <= 12 and 1970 <= year <= 9998):
         abort(404)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..cache import public_page
 from ..extensions import db
-from ..inputs import MAX_PAGE, request_int
+from ..inputs import MAX_PAGE, optional_int, written_as_number
 from ..models import Category, PostKind, Tag, User
 from ..wordpress import redirects as wordpress_redirects
 from . import bp, services
@@ -23,8 +23,12 @@ from .post_page import render_post_page
 
 
 def requested_page() -> int:
-    page = request.args.get("page", 1, type=request_int)
-    if page > MAX_PAGE:
+    """?page=N of a public list: 1 for no number at all; 404 for a page that can't exist."""
+    raw = request.args.get("page", "")
+    if not written_as_number(raw):
+        return 1
+    page = optional_int(raw)  # None: negative, or past any column's range
+    if page is None or not 1 <= page <= MAX_PAGE:
         abort(404)
     return page
 
@@ -80,7 +84,7 @@ def page(slug: str):
 def category(slug: str):
     found = db.first_or_404(select(Category).where(Category.slug == slug))
     return render_list(
-        services.in_category(found), heading=found.name, description=found.description
+        services.in_category(found), heading=found.name, description_html=found.description_html
     )
 
 
@@ -95,6 +99,10 @@ def tag(slug: str):
 @public_page
 def author(username: str):
     found = db.first_or_404(select(User).where(User.username_key == username.lower()))
+    if not services.has_published(found):
+        # Only people who have published have a page: one for every username would tell
+        # anyone who has an account (and 404 vs 200 is all it takes).
+        abort(404)
     return render_list(
         services.by_author(found),
         heading=f"Posts by {found.name}",
