@@ -65,10 +65,14 @@ def free_port() -> int:
 def threaded_server(app: Flask) -> Iterator[str]:
     """The app on a free port, served by werkzeug in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # The server's own address is the site's (links, and the Host every request carries).
+    app.config["SITE_URL"] = url
+    app.config["TRUSTED_HOSTS"] = [*(app.config.get("TRUSTED_HOSTS") or []), "127.0.0.1"]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -101,7 +105,14 @@ def gunicorn(
         missing("gunicorn is not installed in the virtualenv")
     port = free_port()
     # Production needs its address; here that is the server's own.
-    full_env = {**os.environ, "BLOG_ENV": "production", "SITE_URL": f"http://127.0.0.1:{port}"}
+    # Staff sign in with a password alone, as in helpers.test_config (the tests about
+    # two-factor enrolment turn it on themselves).
+    full_env = {
+        **os.environ,
+        "BLOG_ENV": "production",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "TWO_FACTOR_REQUIRED_ROLES": "",
+    }
     full_env.update(env)
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
