@@ -400,6 +400,9 @@ def hostile_site(app):
         member = make_user("member")
         post = make_post(author, title="Open thread")
         links = make_post(author, title="Links")
+        # Author pages exist only for people who have published: the member's profile
+        # (display name, bio) is shown on theirs.
+        make_post(member, title="A member's note")
         # A guest whose earlier comment was approved: their comments appear at once.
         db.session.add(
             Comment(
