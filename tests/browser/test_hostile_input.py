@@ -201,6 +201,7 @@ SAFE_TAGS = {
     "caption",
     "code",
     "del",
+    "details",  # WordPress's details block; its open attribute only, no handlers
     "div",
     "em",
     "figcaption",
@@ -223,6 +224,7 @@ SAFE_TAGS = {
     "pre",
     "s",
     "small",
+    "summary",
     "span",
     "strong",
     "sub",
