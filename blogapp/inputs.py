@@ -88,11 +88,12 @@ def within_dates(form, field) -> None:
 # C0 and C1 controls but tab, DEL, and the Unicode line and paragraph separators: none
 # belongs in a title, a name or a subject, and a CR or LF there breaks the email headers it
 # ends up in. A tab is only white space (and legal in a header).
-_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROLS = re.compile(" *[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+ *")
 
 
 def single_line(value: str) -> str:
-    """A title, name or subject as one line: control characters become a space, trimmed."""
+    """A title, name or subject as one line: a run of control characters (and the spaces
+    around it) becomes one space, trimmed."""
     return _CONTROLS.sub(" ", value).strip() if value else value
 
 
