@@ -492,6 +492,13 @@ def strip_links(html: str) -> str:
     return Cleaner(tags=COMMENT_TAGS - {"a"}, attributes={}, strip=True).clean(html)
 
 
+# Elements inside a line of text: their edges are not word breaks.
+_INLINE = frozenset(
+    {"a", "abbr", "b", "strong", "i", "em", "code", "del", "ins", "s", "sup", "sub", "kbd",
+     "mark", "cite", "q", "small", "span", "u"}
+)  # fmt: skip
+
+
 class _TextStats(HTMLParser):
     """Walks sanitized HTML once: all text, word count and the first paragraph's text."""
 
@@ -514,14 +521,16 @@ class _TextStats(HTMLParser):
             self.in_p += 1
             if self.first is None:
                 self.first = []
-        self.parts.append(" ")
+        if tag not in _INLINE:  # "<em>word</em>." is "word." not "word ."
+            self.parts.append(" ")
 
     def handle_endtag(self, tag):
         if tag == "p":
             self.in_p -= 1
             if self.first is not None and "".join(self.first).strip():
                 self.first_done = True
-        self.parts.append(" ")
+        if tag not in _INLINE:
+            self.parts.append(" ")
 
     def handle_data(self, data):
         self.parts.append(data)

@@ -35,7 +35,7 @@ from .. import audit, uploads
 from ..auth.accounts import AccountError, normalize_email
 from ..comments.moderation import truncate_ip
 from ..extensions import db
-from ..markup import plain_excerpt, render_comment_html, slugify
+from ..markup import plain_excerpt, render_comment_html, render_description, slugify
 from ..models import (
     Category,
     Comment,
@@ -424,7 +424,12 @@ class _Importer:
         slug = _term_slug(term)
         if slug not in self.categories:
             description = plain_excerpt(declared.description) if declared else ""
-            category = Category(name=(term.name or slug)[:80], slug=slug, description=description)
+            category = Category(
+                name=(term.name or slug)[:80],
+                slug=slug,
+                description=description,
+                description_html=render_description(description),  # shown as HTML
+            )
             db.session.add(category)
             db.session.flush()
             self.categories[slug] = category.id
