@@ -97,7 +97,10 @@ def site_nav() -> dict:
         g.site_nav = {"categories": [], "pages": [], "header": [], "footer": []}
         if not g.get("database_down"):
             try:
-                categories = db.session.scalars(select(Category).order_by(Category.name)).all()
+                # Rows, not models: an error page after a rollback must not reload them.
+                categories = db.session.execute(
+                    select(Category.id, Category.name, Category.slug).order_by(Category.name)
+                ).all()
                 pages = db.session.execute(
                     select(Post.id, Post.title, Post.slug)
                     .where(Post.kind == PostKind.PAGE, Post.status == PostStatus.PUBLISHED)
