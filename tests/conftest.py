@@ -126,3 +126,18 @@ def pytest_collection_modifyitems(items):
         if module in ONE_WORKER:
             item.add_marker(pytest.mark.xdist_group(module))
     items.sort(key=rank)  # stable: the usual order within each rank
+
+
+@pytest.fixture
+def cached_app(database_url, tmp_path):
+    """An app with the page cache on (a generation file of this test's own)."""
+    app = create_app(
+        helpers.test_config(
+            database_url,
+            upload_dir=tmp_path / "uploads",
+            PAGE_CACHE_ENABLED=True,
+            PAGE_CACHE_GENERATION_FILE=str(tmp_path / "generation"),
+        )
+    )
+    yield app
+    helpers.empty_tables(app)

@@ -8,28 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from blogapp import create_app
 from blogapp.extensions import db
 from blogapp.models import Category, Post, PostKind, Setting
-from tests import helpers
 from tests.builders import make_category, make_post, make_user
 from tests.helpers import AuthActions, csrf_token, post_form
 from tests.test_comments import add, status_of
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    """The page cache on (a generation file of this test's own): settings must invalidate it."""
-    app = create_app(
-        helpers.test_config(
-            database_url,
-            upload_dir=tmp_path / "uploads",
-            PAGE_CACHE_ENABLED=True,
-            PAGE_CACHE_GENERATION_FILE=str(tmp_path / "generation"),
-        )
-    )
-    yield app
-    helpers.empty_tables(app)
+def app(cached_app):
+    """The page cache on: settings must invalidate it."""
+    return cached_app
 
 
 @pytest.fixture

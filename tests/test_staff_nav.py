@@ -6,27 +6,16 @@ import re
 
 import pytest
 
-from blogapp import create_app
 from blogapp.models import CommentStatus, Role
-from tests import helpers
 from tests.builders import make_post, make_user
 from tests.helpers import AuthActions
 from tests.test_comments import add
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(cached_app):
     """The page cache on: staff links must never reach a cached anonymous page."""
-    app = create_app(
-        helpers.test_config(
-            database_url,
-            upload_dir=tmp_path / "uploads",
-            PAGE_CACHE_ENABLED=True,
-            PAGE_CACHE_GENERATION_FILE=str(tmp_path / "generation"),
-        )
-    )
-    yield app
-    helpers.empty_tables(app)
+    return cached_app
 
 
 @pytest.fixture
