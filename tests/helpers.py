@@ -106,6 +106,21 @@ def shared_app(request, tmp_path_factory, name: str) -> Iterator:
         yield stack.enter_context(own_app(url, upload_dir=uploads))
 
 
+def empty_site_fixture(name: str):
+    """A module's `empty_site` fixture: a site with nothing in it, once per database, for
+    requests that only read (odd paths and the like)."""
+    import pytest
+
+    from tests.conftest import BACKENDS
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def empty_site(request, tmp_path_factory):
+        with shared_app(request, tmp_path_factory, name) as app, kept_as_is(app):
+            yield app
+
+    return empty_site
+
+
 @contextlib.contextmanager
 def kept_as_is(app, leave_out: tuple[str, ...] = ()) -> Iterator[None]:
     """Fails at the end if any table's rows changed (but those left out): the proof that

@@ -9,7 +9,6 @@ from blogapp.demo import read_article, seed_demo
 from blogapp.models import PostKind, PostStatus
 from tests import helpers
 from tests.builders import make_category, make_post, make_user
-from tests.conftest import BACKENDS
 
 SEED_SLUG = "empathy-in-action-fostering-patient-trust"
 
@@ -20,12 +19,7 @@ def seeded(app):
         seed_demo()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def empty_site(request, tmp_path_factory):
-    """A site with nothing in it, once per database, for the requests that only read it."""
-    with helpers.shared_app(request, tmp_path_factory, "empty") as app:
-        with helpers.kept_as_is(app):
-            yield app
+empty_site = helpers.empty_site_fixture("oddpaths")
 
 
 def test_home_shows_seed_article(client, seeded):
