@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess  # nosec B404 - starts test servers with fixed argument lists
 import sys
@@ -78,6 +79,38 @@ def threaded_server(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextlib.contextmanager
+def started(
+    command: list[str], env: dict[str, str], *, output=None, stop: int = signal.SIGTERM
+) -> Iterator[subprocess.Popen]:
+    """command as a process of the test's own, in the project folder, ended at the end.
+
+    Ended with stop (then killed if it lingers past 15 s). Its output goes to output (an
+    open file) when given; otherwise it is kept, and its end printed when it holds a
+    traceback (pytest shows that when the test fails).
+    """
+    log = output or tempfile.TemporaryFile()
+    process = subprocess.Popen(  # nosec B603 - fixed argument lists, no shell
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(stop)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if output is None:
+            log.seek(0)
+            text = log.read().decode(errors="replace")
+            log.close()
+            if "Traceback" in text:
+                print(text[-5000:])
+
+
 def wait_until_up(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,43 +147,24 @@ def gunicorn(
         "TWO_FACTOR_REQUIRED_ROLES": "",
     }
     full_env.update(env)
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-        [
-            str(binary),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "5",
-            app,
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        str(binary),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        app,
+    ]
     url = f"http://127.0.0.1:{port}"
-    try:
+    with started(command, full_env) as process:
         wait_until_up(url, process=process)
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-        log.close()
-        if "Traceback" in output:
-            print(output[-5000:])  # shown by pytest when the test fails
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:

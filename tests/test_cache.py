@@ -17,6 +17,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from blogapp import cache, create_app
+from blogapp.comments import services as comment_services
+from blogapp.comments.moderation import Action
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, Setting, User
 from tests import helpers
@@ -118,15 +120,10 @@ def test_approved_and_deleted_comments_show_on_the_next_request(cached, client):
         comment_id = add_comment(post_id, CommentStatus.PENDING)
     assert "0 comments" in client.get("/").text
     with cached.app_context():
-        comment = db.session.get(Comment, comment_id)
-        comment.status = CommentStatus.APPROVED
-        db.session.get(Post, post_id).comment_count = 1
-        db.session.commit()
+        comment_services.moderate([db.session.get(Comment, comment_id)], Action.APPROVE)
     assert "1 comment" in client.get("/").text
     with cached.app_context():
-        db.session.get(Comment, comment_id).status = CommentStatus.DELETED
-        db.session.get(Post, post_id).comment_count = 0
-        db.session.commit()
+        comment_services.moderate([db.session.get(Comment, comment_id)], Action.DELETE)
     assert "0 comments" in client.get("/").text
 
 
@@ -426,9 +423,7 @@ def test_redis_cache_is_shared_and_invalidated_across_servers(two_servers):
         comment_id = add_comment(post_id, CommentStatus.PENDING)
     web_b.get("/")
     with writer.app_context():
-        db.session.get(Comment, comment_id).status = CommentStatus.APPROVED
-        db.session.get(Post, post_id).comment_count = 1
-        db.session.commit()
+        comment_services.moderate([db.session.get(Comment, comment_id)], Action.APPROVE)
     assert "1 comment" in web_b.get("/").text
 
     assert web_b.get("/").headers["X-Page-Cache"] == "hit"

@@ -20,14 +20,19 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class CommentForm(FlaskForm):
-    body = TextAreaField(
+def _body_field() -> TextAreaField:
+    """A comment's text, new or edited: the same label and limits."""
+    return TextAreaField(
         "Comment",
         validators=[
             DataRequired("Write your comment."),
             Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
         ],
     )
+
+
+class CommentForm(FlaskForm):
+    body = _body_field()
     name = StringField(
         "Name",
         filters=[_strip],
@@ -97,13 +102,7 @@ class CommentForm(FlaskForm):
 
 
 class EditCommentForm(FlaskForm):
-    body = TextAreaField(
-        "Comment",
-        validators=[
-            DataRequired("Write your comment."),
-            Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
-        ],
-    )
+    body = _body_field()
 
 
 class WordListForm(FlaskForm):
