@@ -66,7 +66,7 @@ import os
 
 from flask import Flask
 
-from . import invalidation, pages, static_files
+from . import invalidation, pages, shared_caches, static_files
 from .answer import CSRF_PLACEHOLDER, cached_answer
 from .fast_path import FastHits
 from .invalidation import bump_generation
@@ -99,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "PAGE_CACHE_GENERATION_FILE", os.path.join(app.instance_path, "page-cache-generation")
     )
+    shared_caches.init_app(app)  # before FastHits: it makes cookies with the session interface
     cache = PageCache(app) if app.config.get("PAGE_CACHE_ENABLED") else None
     app.extensions["page_cache"] = cache
     if cache is not None:
