@@ -1,6 +1,6 @@
 """The Flask path: which views are cached, hits for visitors with a session, and storing.
 
-Every GET page also gets its ETag, ``Cache-Control`` (``shared_caches``) and 304s here,
+Every GET page also gets its ETag, ``Cache-Control`` (``cache_control``) and 304s here,
 cached or not.
 """
 
@@ -14,7 +14,7 @@ from flask import Flask, current_app, g, has_app_context, request, session
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import Headers
 
-from . import shared_caches
+from . import cache_control
 from .answer import CSRF_PLACEHOLDER, cached_answer, entry_headers, etag_with_secret
 from .store import Entry, page_key
 
@@ -134,9 +134,9 @@ def finish_response(response):
     shareable = _storable(response, body) and is_public(request.endpoint)
     storable = state is not None and shareable
     if shareable and not has_token:
-        shared_caches.allow_shared(response, current_app.config)
+        cache_control.allow_shared(response, current_app.config)
     else:  # it carries this visitor's token, name or held comment, or isn't marked public
-        shared_caches.keep_private(response)
+        cache_control.keep_private(response)
     if storable:
         return _store(response, state, body, has_token, digest)
     if not response.get_etag()[0]:

@@ -1,4 +1,4 @@
-"""What a shared cache (nginx in front, a CDN) may keep: the anonymous public pages, briefly.
+"""Cache-Control: what a shared cache (nginx in front, a CDN) may keep, and for how long.
 
 A page the page cache could share between anonymous readers — a view marked public, no
 per-visitor token, nothing personal in the session, no cookie set — is the same bytes for
