@@ -20,6 +20,8 @@ from tests.builders import make_post, make_user
 from tests.servers import CSRF_META_OR_INPUT, Browser, missing, threaded_server
 from tests.test_cache import public_addresses
 
+pytestmark = pytest.mark.slow  # a system test: real servers (CI runs it; -m "not slow" skips)
+
 
 @pytest.fixture
 def nginx_in_front(cached_app, request):
