@@ -13,6 +13,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 SECRET = "test-secret-key-not-for-production"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# What a browser sends with a form POST from one of this site's pages (SITE_URL below):
+# the guest token on shared pages is taken only with these (blogapp/guest_token.py).
+FROM_THIS_SITE = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 
 
 def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> dict:

@@ -9,6 +9,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.accounts import AccountError, normalize_email
+from ..guest_token import GuestFormCSRF
 from ..inputs import optional_int
 from . import moderation
 from .services import Draft
@@ -32,6 +33,9 @@ def _body_field() -> TextAreaField:
 
 
 class CommentForm(FlaskForm):
+    class Meta:
+        csrf_class = GuestFormCSRF  # guests' pages carry the shared guest token
+
     body = _body_field()
     name = StringField(
         "Name",
@@ -62,6 +66,12 @@ class CommentForm(FlaskForm):
             del form.email
             del form.website
         return form
+
+    @property
+    def token(self) -> str | None:
+        """The form token its page carries (None with CSRF off)."""
+        field = self._fields.get("csrf_token")
+        return field.current_token if field is not None else None
 
     @property
     def for_guest(self) -> bool:
