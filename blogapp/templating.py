@@ -90,9 +90,10 @@ class Logo(NamedTuple):
 
 
 def site_logo() -> Logo | None:
-    """The uploaded logo BLOG_LOGO names, when it is one of our stored images; None: the
-    built-in mark (a name that isn't an upload, or a file that's gone, falls back to it)."""
-    name = current_app.config.get("BLOG_LOGO")
+    """The uploaded logo chosen in site settings (or BLOG_LOGO), when it is one of our stored
+    images; None: the built-in mark (a name that isn't an upload, or a file that's gone,
+    falls back to it)."""
+    name = site_settings.current().logo
     size = uploads.dimensions(name, current_app.config["UPLOAD_DIR"]) if name else None
     if size is None:
         return None

@@ -321,3 +321,79 @@ def test_seed_demo_adds_the_accessibility_statement_once(app, runner, client):
     footer = client.get("/").text.split("<footer", 1)[1]
     assert 'href="/pages/accessibility"' in footer
     assert text.count("<h1") == 1
+
+
+# -- the logo, chosen by an admin from the media library -------------------------------------
+
+
+@pytest.fixture
+def admin_client(app, client):
+    """A signed-in admin (no app context held open: each request gets its own, as live)."""
+    from tests.helpers import AuthActions
+
+    with app.app_context():
+        make_user("boss", role="admin")
+    AuthActions(client).login("boss")
+    return client
+
+
+def library_image(app, owner_name: str = "boss") -> str:
+    """An image in the media library (uploaded by owner_name), as /media stores it."""
+    from sqlalchemy import select
+
+    from blogapp.extensions import db
+    from blogapp.models import MediaImage, User
+
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.username == owner_name))
+        name = stored_image(app, size=(400, 120))
+        image = MediaImage(owner=owner, name=name, alt="Co-op logo", width=400, height=120)
+        db.session.add(image)
+        db.session.commit()
+    return name
+
+
+def settings_data(client, **changes) -> dict:
+    from tests.test_site_settings import form_values
+
+    return {**form_values(client), **changes}
+
+
+def test_an_admin_chooses_an_uploaded_logo_in_site_settings(app, admin_client):
+    name = library_image(app)
+    page = admin_client.get("/admin/settings").text
+    assert re.search(rf'<option value="{name}">Co-op logo \(400×120\)</option>', page)
+    saved = admin_client.post("/admin/settings", data=settings_data(admin_client, logo=name))
+    assert saved.status_code == 302
+    wordmark = section(app.test_client().get("/").text, "wordmark")
+    assert f'src="/uploads/{name}"' in wordmark and "<svg" not in wordmark
+    # Back to the built-in emblem.
+    admin_client.post("/admin/settings", data=settings_data(admin_client, logo=""))
+    assert "<svg" in section(app.test_client().get("/").text, "wordmark")
+
+
+@pytest.mark.parametrize("value", ["../../etc/passwd", "not-in-the-library.png", "<b>", "x" * 300])
+def test_a_logo_that_is_not_in_the_media_library_is_refused(app, admin_client, value):
+    response = admin_client.post("/admin/settings", data=settings_data(admin_client, logo=value))
+    assert response.status_code == 400
+    assert "Not a valid choice" in response.text and "<b>" not in response.text
+    assert "<svg" in section(app.test_client().get("/").text, "wordmark")
+
+
+def test_a_settings_form_without_the_logo_field_leaves_the_logo_alone(app, admin_client):
+    name = library_image(app)
+    admin_client.post("/admin/settings", data=settings_data(admin_client, logo=name))
+    data = settings_data(admin_client, tagline="Changed")
+    data.pop("logo", None)
+    assert admin_client.post("/admin/settings", data=data).status_code == 302
+    assert f'src="/uploads/{name}"' in app.test_client().get("/").text
+
+
+def test_only_admins_change_the_logo(app, client):
+    from tests.helpers import AuthActions, csrf_token
+
+    with app.app_context():
+        make_user("writer", role="author")
+    AuthActions(client).login("writer")
+    response = client.post("/admin/settings", data={"logo": "", "csrf_token": csrf_token(client)})
+    assert response.status_code == 403

@@ -45,6 +45,9 @@ def test_a_printed_post_has_no_navigation_or_forms_and_keeps_who_vouches_for_it(
         "a => getComputedStyle(a, '::after').content"
     )
     assert "https://example.org/guidance" in after  # the address printed after the link
+    expect(page.locator(".print-source")).to_have_text(f"Online at {live_server}{PRINTED}")
+    page.emulate_media(media="screen")
+    expect(page.locator(".print-source")).to_be_hidden()
 
 
 def test_copy_link_copies_the_posts_address(page, live_server, content):
