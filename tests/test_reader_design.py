@@ -72,6 +72,7 @@ TEXT_ON = {  # text colour: the backgrounds it is shown on (normal size: 4.5:1)
     "accent": ["paper", "wash"],
     "error": ["paper", "bad-bg"],
     "warn-ink": ["warn-bg"],
+    "paper": ["error", "bad-hover"],  # "danger" buttons, and hovered
 }
 EDGES_ON = {"focus": ["paper", "wash"], "field-line": ["paper", "field-bg"]}  # 3:1
 
