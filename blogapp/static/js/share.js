@@ -7,7 +7,7 @@
   if (!button || !navigator.clipboard || !window.isSecureContext) {
     return;
   }
-  button.hidden = false;
+  button.closest("li").hidden = false;
   button.addEventListener("click", function () {
     navigator.clipboard.writeText(button.getAttribute("data-url")).then(
       function () { status.textContent = "Link copied."; },
