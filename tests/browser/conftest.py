@@ -23,6 +23,7 @@ from blogapp.extensions import db
 from blogapp.markup import render_description
 from blogapp.models import Category, User
 from tests.builders import make_post
+from tests.mailsink import smtp_server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -52,6 +53,14 @@ def browser_type_launch_args():
             pytest.fail(f"Chromium is required in CI and is missing at {CHROMIUM}")
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
     return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def inbox():
+    """A local SMTP server that keeps what it receives (its port as inbox.port)."""
+    with smtp_server() as (received, port):
+        received.port = port
+        yield received
 
 
 @pytest.fixture
