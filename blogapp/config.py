@@ -71,6 +71,7 @@ ENVIRONMENT = {
     "COMMENT_EDIT_MINUTES": _int,
     "COMMENT_MAX_LINKS": _int,
     "BLOG_DISCLAIMER": str,
+    "BLOG_LOGO": str,
 }
 
 
@@ -92,6 +93,9 @@ DEFAULTS = {
     "COMMENT_MAX_LINKS": 2,  # more links than this: held for moderation
     # The footer's disclaimer (comment-style Markdown); None: the built-in text.
     "BLOG_DISCLAIMER": None,
+    # The header's emblem: None for the built-in SVG mark, or the stored name of an image
+    # uploaded at /media (e.g. "3f…_800.png"; its alt text is not used: the name is beside it).
+    "BLOG_LOGO": None,
     "COMMENT_MIN_SECONDS": 3,  # a comment form sent back sooner is a bot's: spam
     "COMMENT_FLOOD_LIMIT": 5,  # comments per address (IPv4 /24, IPv6 /48) ...
     "COMMENT_FLOOD_SECONDS": 60,  # ... in this many seconds; more get 429

@@ -16,6 +16,7 @@ from bleach import html5lib_shim
 from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter, build_url_re
 from bleach.sanitizer import Cleaner
+from flask import current_app, has_app_context
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -303,6 +304,15 @@ class _PictureFilter(Filter):
         img[(None, "srcset")] = uploads.srcset(name, url)
         img[(None, "sizes")] = POST_IMAGE_SIZES
         img[(None, "loading")] = "lazy"
+        # Its real size, so the page doesn't jump as it loads (CSS scales it to the column).
+        # Known only where the uploads are (an app context); elsewhere the author's stand.
+        size = (
+            uploads.dimensions(name, current_app.config["UPLOAD_DIR"])
+            if has_app_context()
+            else None
+        )
+        if size:
+            img[(None, "width")], img[(None, "height")] = (str(n) for n in size)
         sources = uploads.sources(name, url)
         if sources:
             yield {"type": "StartTag", "name": "picture", "namespace": None, "data": {}}

@@ -94,6 +94,7 @@ class SiteSettings:
     comment_edit_minutes: int
     comments_close_after_days: int  # 0: never
     disclaimer_html: str = ""  # rendered when saved (never while reading a page)
+    logo: str = ""  # an uploaded image's stored name (the header's emblem); "": the built-in
     nav: dict[str, NavLayout] = field(default_factory=dict)
 
     def layout(self, place: str) -> NavLayout:
@@ -108,6 +109,7 @@ SIMPLE = {
     "comment_max_links": "COMMENT_MAX_LINKS",
     "comment_edit_minutes": "COMMENT_EDIT_MINUTES",
     "comments_close_after_days": "COMMENTS_CLOSE_AFTER_DAYS",
+    "logo": "BLOG_LOGO",
 }
 
 
@@ -122,6 +124,7 @@ def defaults() -> SiteSettings:
         comment_max_links=int(config.get("COMMENT_MAX_LINKS", 2)),
         comment_edit_minutes=int(config.get("COMMENT_EDIT_MINUTES", 15)),
         comments_close_after_days=int(config.get("COMMENTS_CLOSE_AFTER_DAYS", 0)),
+        logo=config.get("BLOG_LOGO") or "",
     )
 
 
@@ -189,6 +192,7 @@ def save(
     comment_edit_minutes: int,
     comments_close_after_days: int,
     nav: dict[str, NavLayout],
+    logo: str | None = None,
     actor=None,
 ) -> None:
     """Store every setting (one commit: the page cache is invalidated by it)."""
@@ -205,6 +209,8 @@ def save(
         "comment_edit_minutes": str(comment_edit_minutes),
         "comments_close_after_days": str(comments_close_after_days),
     }
+    if logo is not None:  # None: leave the logo as it is
+        values["logo"] = logo
     for place, layout in nav.items():
         values[f"nav_{place}"] = layout.to_json()
     existing = {

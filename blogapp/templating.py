@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import site_settings
+from . import site_settings, uploads
 from .extensions import db
 from .links import absolute_url_for
 from .models import Category, Post, PostKind, PostStatus
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["site_nav"] = site_nav
     app.jinja_env.globals["absolute_url_for"] = absolute_url_for
     app.jinja_env.globals["staff_nav"] = staff_nav
+    app.jinja_env.globals["site_logo"] = site_logo
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -80,6 +81,23 @@ def iso(value: datetime | date | None) -> str:
 @lru_cache(maxsize=4096)  # as for _format_datetime: each comment's time, on every view
 def _iso(value: datetime | date, zone) -> str:
     return value.isoformat()
+
+
+class Logo(NamedTuple):
+    url: str
+    width: int
+    height: int
+
+
+def site_logo() -> Logo | None:
+    """The uploaded logo chosen in site settings (or BLOG_LOGO), when it is one of our stored
+    images; None: the built-in mark (a name that isn't an upload, or a file that's gone,
+    falls back to it)."""
+    name = site_settings.current().logo
+    size = uploads.dimensions(name, current_app.config["UPLOAD_DIR"]) if name else None
+    if size is None:
+        return None
+    return Logo(url_for("posts.upload", name=name), *size)
 
 
 class NavLink(NamedTuple):

@@ -113,6 +113,29 @@ def is_stored_name(name: str) -> bool:
     return bool(NAME.match(name or ""))
 
 
+def dimensions(name: str | None, upload_dir: str) -> tuple[int, int] | None:
+    """(width, height) of a stored image, for <img width height> (no layout shift); None
+    for names we didn't make or files that are gone."""
+    if not is_stored_name(name or ""):
+        return None
+    path = os.path.join(upload_dir, name)
+    # A stored name is never rewritten (a new upload gets a new random name), so what its
+    # header says can be remembered. Pillow reads the header here, not the pixels.
+    found = _sizes.get(path)
+    if found is None:
+        try:
+            with Image.open(path) as image:
+                found = image.size
+        except (OSError, UnidentifiedImageError):
+            return None  # not remembered: the file may yet appear
+        if len(_sizes) < 10_000:
+            _sizes[path] = found
+    return found
+
+
+_sizes: dict[str, tuple[int, int]] = {}
+
+
 def srcset(name: str | None, endpoint_url) -> str:
     """'url 800w, url 1600w, url 2400w' for a stored name; '' for names from elsewhere."""
     match = NAME.match(name or "")

@@ -8,11 +8,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from wtforms import IntegerField, StringField, TextAreaField
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from .. import errors, site_settings
+from ..extensions import db
 from ..inputs import optional_int
+from ..models import MediaImage
 from ..permissions import admin_required
 from ..templating import site_nav
 from . import bp
@@ -43,6 +46,12 @@ class SettingsForm(FlaskForm):
         validators=[Length(max=2000)],
         description="Shown at the foot of every page. Simple formatting (**bold**, links).",
     )
+    logo = SelectField(
+        "Logo",
+        description="The emblem beside the site title in the header. Upload images at Media.",
+        validate_choice=True,
+        default="",
+    )
     comment_max_links = _number(
         "Links allowed in a comment",
         "comment_max_links",
@@ -58,6 +67,34 @@ class SettingsForm(FlaskForm):
         "comments_close_after_days",
         "Comments close this many days after a post is published; 0 keeps them open.",
     )
+
+
+LOGO_CHOICES_SHOWN = 200
+BUILT_IN_LOGO = ("", "The co-op's emblem (built in)")
+
+
+def logo_choices() -> list[tuple[str, str]]:
+    """The built-in emblem, then the media library's images, newest first (only these can be
+    chosen: the form refuses any other value)."""
+    images = db.session.execute(
+        select(MediaImage.name, MediaImage.alt, MediaImage.width, MediaImage.height)
+        .order_by(MediaImage.created_at.desc(), MediaImage.id.desc())
+        .limit(LOGO_CHOICES_SHOWN)
+    ).all()
+    return [BUILT_IN_LOGO] + [
+        (image.name, f"{image.alt or image.name} ({image.width}×{image.height})")
+        for image in images
+    ]
+
+
+def settings_form(**kwargs) -> SettingsForm:
+    form = SettingsForm(**kwargs)
+    form.logo.choices = logo_choices()
+    current = site_settings.current().logo
+    if current and current not in dict(form.logo.choices):
+        # e.g. BLOG_LOGO from the configuration: saving the other settings keeps it.
+        form.logo.choices.append((current, "The current logo"))
+    return form
 
 
 @dataclass
@@ -117,9 +154,10 @@ def read_layout(rows: list[NavRow]) -> site_settings.NavLayout | None:
 
 def _initial_form() -> SettingsForm:
     settings = site_settings.current()
-    return SettingsForm(
+    return settings_form(
         formdata=None,
         data={
+            "logo": settings.logo,
             "title": settings.title,
             "tagline": settings.tagline,
             "disclaimer": settings.disclaimer,
@@ -144,7 +182,7 @@ def settings():
 @bp.post("/settings")
 @admin_required
 def save_settings():
-    form = SettingsForm()
+    form = settings_form()
     nav = {place: nav_rows(place, request.form) for place in PLACES}
     layouts = {place: read_layout(rows) for place, rows in nav.items()}
     valid = form.validate()
@@ -159,6 +197,8 @@ def save_settings():
         comment_edit_minutes=form.comment_edit_minutes.data,
         comments_close_after_days=form.comments_close_after_days.data,
         nav=layouts,
+        # A form sent without the field (an older page, a script) leaves the logo alone.
+        logo=form.logo.data if "logo" in request.form else None,
     )
     flash("Settings saved. Every page shows them now.")
     return redirect(url_for("admin.settings"))
@@ -169,7 +209,7 @@ def csrf_failed(error: CSRFError):
     """An expired form on the settings page comes back as typed; elsewhere the error page."""
     if request.endpoint != "admin.save_settings":
         return errors.csrf_failed(error)  # the other admin forms: errors.py
-    form = SettingsForm(meta={"csrf": False})
+    form = settings_form(meta={"csrf": False})
     form.validate()
     nav = {place: nav_rows(place, request.form) for place in PLACES}
     return _page(

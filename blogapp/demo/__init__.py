@@ -18,7 +18,7 @@ DEMO_AUTHOR = {"username": "alliedup", "email": "editor@alliedup.example", "name
 DEMO_ADMIN = {"username": "admin", "email": "admin@alliedup.example", "name": "Site admin"}
 ARTICLE = Path(__file__).with_name("empathy-in-action.md")
 # Standalone pages, linked from the footer.
-PAGES = [Path(__file__).with_name("about.md"), Path(__file__).with_name("privacy.md")]
+PAGES = [Path(__file__).with_name(name) for name in ("about.md", "privacy.md", "accessibility.md")]
 # A fixed date keeps the demo stable across runs and databases.
 PUBLISHED_AT = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def seed_demo() -> list[str]:
 
 
 def ensure_pages(author: User) -> list[str]:
-    """The About and Privacy pages (kind=page), when missing."""
+    """The About, Privacy and Accessibility pages (kind=page), when missing."""
     created = []
     for path in PAGES:
         meta, body = read_article(path)

@@ -61,6 +61,12 @@ def cover_srcset(name: str | None) -> str:
     return uploads.srcset(name, lambda n: url_for("posts.upload", name=n))
 
 
+@bp.app_template_filter("image_size")
+def image_size(name: str | None) -> tuple[int, int] | None:
+    """(width, height) of a stored upload, for <img width height>; None when unknown."""
+    return uploads.dimensions(name, current_app.config["UPLOAD_DIR"])
+
+
 @bp.app_template_filter("image_sources")
 def image_sources(name: str | None) -> list[tuple[str, str]]:
     """(type, srcset) of a stored image's AVIF/WebP copies, for <source> in <picture>."""

@@ -21,6 +21,7 @@ def post_page_context(post: Post, args, comment_form=None, notice: str = "") -> 
         "toc": services.table_of_contents(post),
         "older": older,
         "newer": newer,
+        "related": services.related_posts(post),  # cached with the page (see there)
         "review": review.reader_facts(post),  # reviewed line, updated date, change notes
         **thread.thread_context(post, args, form=comment_form, notice=notice),
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort
-from sqlalchemy import Select, and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer, raiseload
@@ -188,6 +188,63 @@ def neighbours(post: Post):
     params = {"published_at": post.published_at, "post_id": post.id, "now": utcnow()}
     found = {row.side: row for row in database.rows(_NEIGHBOURS, params)}
     return found.get("older"), found.get("newer")
+
+
+def sticky_post() -> Post | None:
+    """The newest visible sticky post (the home page's lead, when there is one)."""
+    return db.session.scalar(listed(visible_posts().where(Post.sticky.is_(True)).limit(1)))
+
+
+def home_lead(posts: list[Post], page: int) -> tuple[Post | None, list[Post]]:
+    """The home page's lead (sticky, else the newest) and the cards under it.
+
+    Only the first page has a lead; a sticky post from further back is shown at the top
+    and not again among the cards.
+    """
+    if page != 1 or not posts:
+        return None, posts
+    lead = sticky_post() or posts[0]
+    return lead, [post for post in posts if post.id != lead.id]
+
+
+RELATED_LIMIT = 3
+
+
+def _related_links():
+    """Posts nearest to one: a shared category counts 2, each shared tag 1; newest first
+    among equals. One statement, built once; only posts sharing something are candidates."""
+    post_id, category_id, now = bindparam("post_id"), bindparam("category_id"), bindparam("now")
+    its_tags = select(post_tags.c.tag_id).where(post_tags.c.post_id == post_id)
+    shared = (
+        select(post_tags.c.post_id, func.count().label("tags"))
+        .where(post_tags.c.tag_id.in_(its_tags), post_tags.c.post_id != post_id)
+        .group_by(post_tags.c.post_id)
+        .subquery()
+    )
+    same_category = case((Post.category_id == category_id, 2), else_=0)
+    score = same_category + func.coalesce(shared.c.tags, 0)
+    return (
+        visible_posts(now=now)
+        .order_by(None)
+        .outerjoin(shared, shared.c.post_id == Post.id)
+        .where(Post.id != post_id, or_(Post.category_id == category_id, shared.c.tags > 0))
+        .with_only_columns(
+            Post.title, Post.slug, Post.published_at, Post.cover_image, Post.cover_alt
+        )
+        .order_by(score.desc(), Post.published_at.desc(), Post.id.desc())
+        .limit(RELATED_LIMIT)
+    )
+
+
+_RELATED = _related_links()
+
+
+def related_posts(post: Post) -> list:
+    """Up to three posts to read next, as rows (title, slug, published_at, cover_image,
+    cover_alt). Computed when the page is rendered: anonymous readers get it inside the
+    cached page, which every post, tag or category change invalidates."""
+    params = {"post_id": post.id, "category_id": post.category_id or -1, "now": utcnow()}
+    return database.rows(_RELATED, params)
 
 
 def table_of_contents(post: Post) -> list[dict]:

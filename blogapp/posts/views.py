@@ -33,9 +33,15 @@ def requested_page() -> int:
     return page
 
 
-def render_list(query, template: str = "posts/list.html", **context):
+def render_list(query, template: str = "posts/list.html", with_lead: bool = False, **context):
+    """A paged list of posts; with_lead: the first page opens with a lead post (home)."""
     pagination = services.paginate(services.listed(query), requested_page(), 10)
-    return render_template(template, pagination=pagination, posts=pagination.items, **context)
+    lead, posts = (
+        services.home_lead(pagination.items, pagination.page)
+        if with_lead
+        else (None, pagination.items)
+    )
+    return render_template(template, pagination=pagination, lead=lead, posts=posts, **context)
 
 
 @bp.app_template_global()
@@ -57,7 +63,7 @@ def index():
     # An old WordPress link: /?p=ID, /?s=words... (no query string: no database lookup)
     if target := wordpress_redirects.for_home_query(request.args):
         return redirect(target, 301)
-    return render_list(services.visible_posts(), template="posts/index.html")
+    return render_list(services.visible_posts(), template="posts/index.html", with_lead=True)
 
 
 @bp.get("/posts/<slug>")

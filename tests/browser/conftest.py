@@ -6,13 +6,23 @@ here). In CI it must exist; elsewhere the browser tests skip, saying why.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from blogapp import uploads
+from blogapp.demo import seed_demo
+from blogapp.extensions import db
+from blogapp.markup import render_description
+from blogapp.models import Category, User
+from tests.builders import make_post
 from tests.mailsink import smtp_server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -79,3 +89,33 @@ def page(page, live_server):
     page.problems = problems
     yield page
     assert not problems, f"browser reported: {problems}"
+
+
+def cover_image(upload_dir: str) -> str:
+    """A stored cover (a real upload, with its WebP/AVIF copies), for the home page's lead."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 900), (11, 97, 87)).save(buffer, "JPEG")
+    buffer.seek(0)
+    return uploads.save_image(buffer, upload_dir, 5_000_000)
+
+
+@pytest.fixture
+def reader_content(app):
+    """The demo, a category description, and a newer post with a cover in the same category
+    (the home page's lead, and the seed article's related post)."""
+    with app.app_context():
+        seed_demo()
+        advice = db.session.scalar(select(Category).where(Category.slug == "advice"))
+        advice.description = "Practical advice for people working in care."
+        advice.description_html = render_description(advice.description)
+        author = db.session.scalar(select(User).where(User.username == "alliedup"))
+        make_post(
+            author,
+            title="Night shifts: sleeping well when the sun is up",
+            body="Dark curtains, a routine, and no screens an hour before bed. " * 20,
+            category=advice,
+            tags=["empathy"],
+            published_ago=timedelta(days=1),
+            cover_image=cover_image(app.config["UPLOAD_DIR"]),
+            cover_alt="A quiet bedroom with the curtains drawn",
+        )

@@ -1,4 +1,5 @@
-"""Every public page type in Chromium: it renders, and axe-core finds no violations."""
+"""Every public page type in Chromium: it renders, and axe-core finds no violations, in the
+light theme and in the dark one (prefers-color-scheme: dark)."""
 
 import re
 
@@ -6,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from blogapp.demo import seed_demo
 from blogapp.extensions import db
 from blogapp.models import Post, PostKind
 from tests.browser.steps import axe_violations
@@ -16,9 +16,9 @@ SEED = "/posts/empathy-in-action-fostering-patient-trust"
 
 
 @pytest.fixture
-def content(app):
+def content(app, reader_content):
+    """The demo with a lead post and a category description, a page and a comment."""
     with app.app_context():
-        seed_demo()
         make_post(title="About the co-op", kind=PostKind.PAGE, body="## Who we are\n\nWorkers.")
         post = db.session.scalar(select(Post).where(Post.slug == SEED.rsplit("/", 1)[1]))
         make_comment(post, guest_name="Rosa", guest_email="rosa@example.org")
@@ -34,6 +34,8 @@ def content(app):
         "/author/alliedup",
         "/archive/2024/1",
         "/pages/about-the-co-op",
+        "/pages/accessibility",
+        "/posts/night-shifts-sleeping-well-when-the-sun-is-up",
         "/no-such-page",
         "/auth/login",
         "/auth/register",
@@ -43,8 +45,12 @@ def content(app):
         "/comments/1/reply",
     ],
 )
-def test_public_pages_have_no_axe_violations(page, live_server, content, path):
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_public_pages_have_no_axe_violations(page, live_server, content, path, theme):
+    page.emulate_media(color_scheme=theme)
     response = page.goto(live_server + path)
+    is_dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    assert is_dark == (theme == "dark")
     if path == "/no-such-page":
         assert response.status == 404
         page.problems.clear()  # the console's own note about the 404 we asked for
