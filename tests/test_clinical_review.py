@@ -140,6 +140,10 @@ def test_the_review_workflow_from_draft_to_published_and_an_edit_that_waits(app,
                  submit_review="Submit for review")  # fmt: skip
     stale = people.post("reviewer", f"/reviews/{post.id}", revision="1", approve="Approve")
     assert stale.status_code == 409
+    # A revision number that isn't one (Unicode digits, huge, empty) is the form again, not a 500.
+    for odd in ("²", "١", "9" * 30, "", "-1", "1.5"):
+        refused = people.post("reviewer", f"/reviews/{post.id}", revision=odd, approve="Approve")
+        assert refused.status_code == 400, odd
     assert people.decide(post.id, approve="Approve").status_code == 302
     assert post_row(app).review_status == ReviewStatus.APPROVED
 

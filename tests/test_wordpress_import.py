@@ -335,3 +335,17 @@ def test_batches_are_flushed_without_losing_threads(app, runner, tmp_path, monke
         assert db.session.scalar(select(func.count(Post.id)).where(Post.wp_id.is_not(None))) == 8
         third = db.session.scalar(select(Comment).where(Comment.wp_id == 13))
         assert third.parent.parent.wp_id == 11 and third.root_id == third.parent.parent.id
+
+
+def test_a_comment_authors_line_breaks_and_controls_are_not_imported(app, runner, tmp_path):
+    """Imported comments are written in bulk, past the models' one-line rule: the importer
+    cleans the name itself (it ends up in notification headers)."""
+    copy = tmp_path / "site.xml"
+    text = SITE.read_text(encoding="utf-8")
+    text = text.replace("<![CDATA[Maria Lopez]]>", "<![CDATA[Maria\r\nBcc: all@example.org\u2028]]>")
+    copy.write_text(text, encoding="utf-8")
+    result = import_file(runner, copy)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        name = db.session.scalar(select(Comment.guest_name).where(Comment.wp_id == 11))
+    assert name == "Maria Bcc: all@example.org"

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from .. import database, outbox
 from ..forms import ButtonForm
+from ..inputs import optional_int
 from ..models import OutboxMessage, OutboxStatus
 from ..permissions import admin_required
 from . import bp
@@ -36,8 +37,8 @@ def mail_retry():
     raw = request.form.get("id", "")
     if raw == "all":
         changed = outbox.retry()
-    elif raw.isascii() and raw.isdigit() and len(raw) < 12:
-        changed = outbox.retry([int(raw)])
+    elif (message_id := optional_int(raw)) is not None:
+        changed = outbox.retry([message_id])
     else:
         abort(400, "Choose a message to retry.")
     flash(f"{changed} message{'s' * (changed != 1)} will be tried again.")

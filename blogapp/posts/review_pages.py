@@ -9,6 +9,7 @@ from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..forms import ButtonForm
+from ..inputs import optional_int
 from ..markup import render_post
 from ..models import utcnow
 from ..permissions import reviewer_required, staff_required
@@ -41,12 +42,13 @@ def review_post(post_id: int):
         abort(404)
     form = DecisionForm()
     if request.method == "POST":
-        if not form.validate() or not (form.revision.data or "").isdigit():
+        revision = optional_int(form.revision.data)
+        if not form.validate() or revision is None:
             return _review_page(post, form, 400)
         try:
             review.decide(
                 post,
-                int(form.revision.data),
+                revision,
                 current_user,
                 approve=bool(form.approve.data),
                 note=form.note.data or "",

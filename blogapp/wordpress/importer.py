@@ -36,6 +36,7 @@ from ..auth.accounts import AccountError, normalize_email
 from ..comments.moderation import truncate_ip
 from ..comments.services import store_counts
 from ..extensions import db
+from ..inputs import single_line
 from ..markup import plain_excerpt, render_comment_html, render_description, slugify
 from ..models import (
     Category,
@@ -939,7 +940,8 @@ class _Importer:
             "parent_id": parent[0] if parent else None,
             "root_id": parent[1] if parent else None,
             "user_id": user_id,
-            "guest_name": "" if user_id else (c.author or "Anonymous")[:80],
+            # Bulk inserts skip the models' one-line listener: a name goes into mail headers.
+            "guest_name": "" if user_id else single_line(c.author or "")[:80] or "Anonymous",
             "guest_email": "" if user_id else c.author_email[:254],
             "guest_website": "" if user_id else website[:300],
             "status": status,
@@ -955,8 +957,7 @@ class _Importer:
 def _title(raw: str) -> str:
     """WordPress keeps titles as HTML ('Media &amp; Text'); here they are plain text, with
     no control characters (a CR or LF in a title would break mail headers)."""
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", html.unescape(raw))
-    return " ".join(text.split())[:200] or "Untitled"
+    return " ".join(single_line(html.unescape(raw)).split())[:200] or "Untitled"
 
 
 # An attachment or reusable block anywhere in the file: posts may use it before it comes.
