@@ -342,7 +342,8 @@ def test_a_comment_authors_line_breaks_and_controls_are_not_imported(app, runner
     cleans the name itself (it ends up in notification headers)."""
     copy = tmp_path / "site.xml"
     text = SITE.read_text(encoding="utf-8")
-    text = text.replace("<![CDATA[Maria Lopez]]>", "<![CDATA[Maria\r\nBcc: all@example.org\u2028]]>")
+    odd = "<![CDATA[Maria\r\nBcc: all@example.org\u2028]]>"
+    text = text.replace("<![CDATA[Maria Lopez]]>", odd)
     copy.write_text(text, encoding="utf-8")
     result = import_file(runner, copy)
     assert result.exit_code == 0, result.output
