@@ -343,6 +343,10 @@ def test_block_content_reads_right(client, moved_in):
         assert expected in page, expected
     assert "wp:" not in page and "iframe" not in page and "video.example" not in page
     assert page.index("Cover picture") < page.index("Words over the cover")
+    # The gallery: a figure of figures, its image moved into the media library.
+    assert re.search(
+        r'<figure>\s*<figure><picture><source type="image/avif" srcset="/uploads/', page
+    )
 
 
 def test_report_lists_what_the_sanitizer_removed_and_dynamic_blocks(moved_in):
