@@ -447,3 +447,73 @@ def test_migration_0014_keeps_old_review_lines_as_history_and_starts_revisions(a
         assert (revision.number, revision.body_md) == (1, "Old words")
         assert db.session.scalar(select(Category.needs_review)) is True
         db.session.remove()
+
+
+def test_an_approved_advice_post_scheduled_goes_public_when_due_and_not_before(app, people):
+    from zoneinfo import ZoneInfo
+
+    slug = "hydration-on-night-shifts"
+    people.write(submit_review="Submit for review")
+    post = post_row(app)
+    assert people.decide(post.id, approve="Approve").status_code == 302
+    zone = ZoneInfo(app.config["BLOG_TIMEZONE"])
+    when = (utcnow() + timedelta(days=2)).astimezone(zone).replace(second=0, microsecond=0)
+    scheduled = people.write(slug=slug, publish_at=when.strftime("%Y-%m-%dT%H:%M"),
+                             schedule="Schedule")  # fmt: skip
+    assert scheduled.status_code == 302
+    stored = post_row(app)
+    assert stored.status == "scheduled" and stored.published_at == when
+    # Before its time: not on the post's page, the front page or the feed.
+    assert people["reader"].get(f"/posts/{slug}").status_code == 404
+    assert "Hydration on night shifts" not in people["reader"].get("/").text
+    assert "Hydration on night shifts" not in people["reader"].get("/feed.xml").text
+    # Its time comes (the clock is the database row's: no job runs).
+    with app.app_context():
+        db.session.get(Post, post.id).published_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    page = people["reader"].get(f"/posts/{slug}")
+    assert page.status_code == 200
+    assert re.search(r'Medically reviewed by\s*<a href="/author/rae">', page.text)
+    assert "Hydration on night shifts" in people["reader"].get("/").text
+
+
+def test_the_reviewed_line_says_on_which_date_the_version_was_approved(app, people):
+    from blogapp.models import ReviewDecision
+
+    post = publish_reviewed(people, app)
+    with app.app_context():
+        # A fixed moment late in the UTC day: the line shows the site's (New York) date.
+        decision = db.session.scalar(select(ReviewDecision))
+        decision.created_at = decision.created_at.replace(2025, 3, 5, 2, 30)
+        db.session.commit()
+    page = people["reader"].get(f"/posts/{post.slug}").text
+    assert re.search(
+        r'Medically reviewed by\s*<a href="/author/rae">Rae Reviewer, RN, MSN</a>\s*'
+        r'on <time datetime="2025-03-0[45][^"]*">March 4, 2025</time></p>',
+        page,
+    )
+
+
+def test_approval_without_a_category_setting_gives_the_default_12_month_cycle(app, people):
+    with app.app_context():
+        assert db.session.get(Category, people.advice_id).review_months == 12
+    # A category an admin adds in the browser starts at 12 months too.
+    people.post("admin", "/admin/categories", name="Wound care", description="")
+    with app.app_context():
+        added = db.session.scalar(select(Category).where(Category.name == "Wound care"))
+        assert added.review_months == 12
+    publish_reviewed(people, app)
+    assert post_row(app).next_review_on == add_months(utcnow().date(), 12)
+
+
+def test_approving_a_post_whose_category_was_deleted_uses_the_12_month_cycle(app, people):
+    with app.app_context():
+        db.session.get(Category, people.advice_id).review_months = 3
+        db.session.commit()
+    people.write(submit_review="Submit for review")
+    post = post_row(app)
+    deleted = people.post("admin", f"/admin/categories/{people.advice_id}/delete")
+    assert deleted.status_code == 302
+    assert post_row(app).category_id is None
+    assert people.decide(post.id, approve="Approve").status_code == 302
+    assert post_row(app).next_review_on == add_months(utcnow().date(), 12)
