@@ -255,3 +255,36 @@ def test_another_author_cannot_see_or_delete_an_image(app, client, author):
     assert intruder.post(path, data={"csrf_token": token, "in_use_ok": "y"}).status_code == 403
     assert len(images()) == 1
     assert intruder.get("/media/999999/delete").status_code == 404
+
+
+def photo_with_metadata() -> bytes:
+    """A camera JPEG carrying who took it, with what, and where (GPS), plus a comment."""
+    exif = Image.Exif()
+    exif[0x013B] = "Jo Private-Name"  # Artist
+    exif[0x010F] = "SpyCam Inc"  # Make
+    exif[0x8298] = "Copyright Jo Private-Name"  # Copyright
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 40.0)}  # GPS
+    buffer = io.BytesIO()
+    Image.new("RGB", (1400, 900), "teal").save(
+        buffer, "JPEG", exif=exif, comment=b"home address: 1 Secret Lane"
+    )
+    assert Image.open(io.BytesIO(buffer.getvalue())).getexif()  # the fixture really has it
+    return buffer.getvalue()
+
+
+def test_an_image_uploaded_for_a_post_keeps_no_camera_or_gps_metadata(app, client, author):
+    assert upload(client, photo_with_metadata(), filename="IMG_0001.jpg").status_code == 302
+    [image] = images()
+    folder = app.config["UPLOAD_DIR"]
+    stored = [name for name in uploads.file_names(image.name)
+              if os.path.exists(os.path.join(folder, name))]  # fmt: skip
+    assert image.name in stored and any(name.endswith(".webp") for name in stored)
+    for name in stored:
+        served = client.get(f"/uploads/{name}")
+        assert served.status_code == 200, name
+        raw = served.get_data()
+        for secret in (b"Jo Private-Name", b"SpyCam", b"Secret Lane"):
+            assert secret not in raw, (name, secret)
+        with Image.open(io.BytesIO(raw)) as copy:
+            assert not copy.getexif(), name  # no Artist, Make, Copyright or GPS
+            assert "exif" not in copy.info and "comment" not in copy.info, name
