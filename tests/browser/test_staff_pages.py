@@ -174,10 +174,14 @@ def test_every_staff_page_fits_a_phone_and_a_laptop(page, live_server, staff_wor
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_staff_bar_and_queue_by_keyboard(page, live_server, staff_world):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_staff_bar_and_queue_by_keyboard(page, live_server, staff_world, width):
+    page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server, "writer")
     staff = page.get_by_role("navigation", name="Staff")
     expect(staff.get_by_role("link")).to_have_text(["Write", "Dashboard", "Comments 2 waiting"])
+    for link in staff.get_by_role("link").all():  # on a phone too: on screen, not cut off
+        expect(link).to_be_in_viewport(ratio=1)
     # From the dashboard, "2 pending" opens that post's queue.
     staff.get_by_role("link", name="Dashboard").click()
     page.get_by_role("link", name=re.compile(r"^2 pending")).click()
@@ -186,6 +190,8 @@ def test_staff_bar_and_queue_by_keyboard(page, live_server, staff_world):
     # Approve a row from the keyboard: focus its button, press Enter.
     approve = page.get_by_role("button", name="Approve comment", exact=False).first
     approve.focus()
+    expect(approve).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(r"The comment by \w+ was approved\."))).to_be_visible()
     expect(staff.get_by_role("link", name="Comments 1 waiting")).to_be_visible()
