@@ -6,6 +6,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["email_breaks"] = email_breaks
     app.jinja_env.globals["site_nav"] = site_nav
     app.jinja_env.globals["absolute_url_for"] = absolute_url_for
     app.jinja_env.globals["staff_nav"] = staff_nav
@@ -35,6 +37,16 @@ def init_app(app: Flask) -> None:
             "site_tagline": settings.tagline,
             "site_settings": settings,
         }
+
+
+def email_breaks(address: str | None) -> Markup:
+    """An address that may wrap after each "." and "@" (<wbr>), never inside a name part.
+
+    Without these, a long address is one unbreakable word: its table column can't be
+    narrower than it, and the rest of the table (the users page's actions) scrolls away.
+    """
+    text = str(escape(address or ""))
+    return Markup(text.replace(".", ".<wbr>").replace("@", "@<wbr>"))
 
 
 def local(value: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """Every staff page in Chromium, on a phone and a laptop: no sideways scroll, no word broken
-mid-letter, tap targets of 44 px, axe finds nothing; and the staff bar and queue by keyboard.
+mid-letter, no table column scrolled out of sight on a laptop, tap targets of 44 px,
+axe finds nothing; and the staff bar and queue by keyboard.
 
 One browser session and one set of data for every page. STAFF_SCREENSHOTS=DIR also saves
 each page at 320 and 1280 px there, to look at.
@@ -63,8 +64,13 @@ MEASURE = """
       if (lines.size > 1) broken.push(match[0]);
     }
   }
+  // A table wider than its box scrolls inside itself: the page doesn't, but columns hide.
+  const hidden = [...document.querySelectorAll("main table")]
+    .filter(t => visible(t) && t.scrollWidth > t.clientWidth + 1)
+    .map(t => `${t.className || "table"}: ${t.scrollWidth - t.clientWidth}px`);
   return {
     overflow: document.documentElement.scrollWidth - window.innerWidth,
+    tables: hidden,
     small: small,
     broken: broken.slice(0, 10),
   };
@@ -162,6 +168,8 @@ def test_every_staff_page_fits_a_phone_and_a_laptop(page, live_server, staff_wor
                 problems[f"{where}: scrolls sideways by"] = found["overflow"]
             if width == 320 and found["small"]:
                 problems[f"{where}: tap targets under 44px"] = found["small"]
+            if width == 1280 and found["tables"]:
+                problems[f"{where}: columns scrolled out of a table"] = found["tables"]
             if width == 1280 and found["broken"]:
                 problems[f"{where}: words broken mid-letter"] = found["broken"]
             if violations := axe_violations(page):
