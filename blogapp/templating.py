@@ -45,8 +45,8 @@ def email_breaks(address: str | None) -> Markup:
     Without these, a long address is one unbreakable word: its table column can't be
     narrower than it, and the rest of the table (the users page's actions) scrolls away.
     """
-    text = str(escape(address or ""))
-    return Markup(text.replace(".", ".<wbr>").replace("@", "@<wbr>"))
+    # escape() first; Markup.replace keeps the rest escaped (only the literals are markup).
+    return escape(address or "").replace(".", Markup(".<wbr>")).replace("@", Markup("@<wbr>"))
 
 
 def local(value: datetime) -> datetime:

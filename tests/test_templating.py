@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from flask import Flask
 
-from blogapp.templating import format_date, format_datetime, iso
+from blogapp.templating import email_breaks, format_date, format_datetime, iso
 
 
 def site(zone: str) -> Flask:
@@ -40,3 +40,11 @@ def test_iso_keeps_each_values_own_offset():
     assert iso(eastern) == "2026-03-04T14:05:00-05:00"
     assert iso(date(2026, 3, 4)) == "2026-03-04"
     assert iso(None) == ""
+
+
+def test_an_address_may_wrap_after_dots_and_at_and_stays_escaped():
+    assert str(email_breaks("jo.lee@clinic.example")) == "jo.<wbr>lee@<wbr>clinic.<wbr>example"
+    assert str(email_breaks('<b onmouseover="x">@a.b')) == (
+        "&lt;b onmouseover=&#34;x&#34;&gt;@<wbr>a.<wbr>b"
+    )
+    assert str(email_breaks(None)) == ""
