@@ -5,11 +5,12 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, g, get_flashed_messages, get_template_attribute, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import site_settings
+from .cache import viewer_part
 from .extensions import db
 from .links import absolute_url_for
 from .models import Category, Post, PostKind, PostStatus
@@ -169,3 +170,31 @@ def staff_nav() -> list[StaffLink]:
             StaffLink("Audit log", "admin.audit"),
         ]
     return links
+
+
+# -- the header's per-viewer parts (see blogapp/cache/shared.py) -----------------------
+
+
+def part_macro(template: str, name: str):
+    """A macro of a parts template, called with plain values (its module is made once)."""
+    return get_template_attribute(template, name)
+
+
+@viewer_part("staff_nav")
+def staff_nav_part(endpoint: str | None = None) -> str:
+    links = staff_nav()
+    return part_macro("_viewer_parts.html", "staff_nav")(links, endpoint) if links else ""
+
+
+@viewer_part("account_nav")
+def account_nav_part() -> str:
+    from flask_login import current_user
+
+    name = current_user.name if current_user.is_authenticated else None
+    return part_macro("_viewer_parts.html", "account_nav")(name)
+
+
+@viewer_part("flashes")
+def flashes_part() -> str:
+    messages = get_flashed_messages(with_categories=True)
+    return part_macro("_viewer_parts.html", "flashes")(messages) if messages else ""

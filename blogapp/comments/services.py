@@ -326,9 +326,9 @@ def queue_counts(user: User) -> dict[str, int]:
 # ---------------------------------------------------------------- following
 
 
-def is_following(post: Post, user: User) -> bool:
+def is_following(post_id: int, user_id: int) -> bool:
     query = select(Subscription.id).where(
-        Subscription.post_id == post.id, Subscription.user_id == user.id
+        Subscription.post_id == post_id, Subscription.user_id == user_id
     )
     return db.session.scalar(query) is not None
 
@@ -336,7 +336,7 @@ def is_following(post: Post, user: User) -> bool:
 def set_following(post: Post, user: User, follow: bool) -> None:
     if user.suspended:
         raise Refused("Your account is suspended.", 403)
-    if follow and not is_following(post, user):
+    if follow and not is_following(post.id, user.id):
         db.session.add(Subscription(post_id=post.id, user_id=user.id))
     elif not follow:
         db.session.execute(
