@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, request, session
+from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSession
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import generate_csrf
@@ -296,8 +297,7 @@ def render_shared(view, values: dict, generation: str) -> SharedPage | None:
     environ.pop("HTTP_AUTHORIZATION", None)
     recorder = _Recorder()
     not_shared = SharedPage(generation, [], [], shared=False)
-    with app.app_context(), app.request_context(environ) as ctx:
-        ctx.session = _WatchedSession(recorder.reads)
+    with app.app_context(), RequestContext(app, environ, session=_WatchedSession(recorder.reads)):
         g._login_user = _WatchedViewer(recorder.reads)
         g.shared_page_recorder = recorder
         try:
@@ -314,9 +314,7 @@ def render_shared(view, values: dict, generation: str) -> SharedPage | None:
         if token:
             text = text.replace(token, str(recorder.marker("csrf", {})))
         chunks, parts = recorder.cut(text)
-        headers = [
-            (k, v) for k, v in response.headers if k.lower() not in HEADERS_MADE_PER_ANSWER
-        ]
+        headers = [(k, v) for k, v in response.headers if k.lower() not in HEADERS_MADE_PER_ANSWER]
         return SharedPage(
             generation, chunks, parts, response.status_code, headers, sorted(recorder.reads)
         )

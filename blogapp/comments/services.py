@@ -28,10 +28,15 @@ def can_edit(comment: Comment, user: User | None) -> bool:
     """Its signed-in author, within the edit window, while it is shown or held."""
     if user is None or not user.is_authenticated or user.suspended:
         return False
+    if comment.user_id != user.id:
+        return False  # before the window: reading the settings may cost a query
     window = timedelta(minutes=site_settings.current().comment_edit_minutes)
     return (
-        comment.user_id == user.id
-        and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
+        comment.status
+        in (
+            CommentStatus.APPROVED,
+            CommentStatus.PENDING,
+        )
         and utcnow() < comment.created_at + window
     )
 

@@ -114,4 +114,6 @@ def _account_page(form, subscriber, subscribed):
 def newsletter_choice_part() -> str:
     """The box's inside: a member's link to their choices, or the form for everyone else."""
     frequencies = [(f.value, _what(f)) for f in Frequency]
-    return part_macro("newsletter/_choice.html", "choice")(current_user.is_authenticated, frequencies)
+    return part_macro("newsletter/_choice.html", "choice")(
+        current_user.is_authenticated, frequencies
+    )
