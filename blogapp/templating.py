@@ -6,6 +6,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, get_flashed_messages, get_template_attribute, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -186,12 +187,40 @@ def staff_nav_part(endpoint: str | None = None) -> str:
     return part_macro("_viewer_parts.html", "staff_nav")(links, endpoint) if links else ""
 
 
+def rendered_once(key: tuple, render) -> str:
+    """A part's markup that differs between its viewers only in their CSRF token: rendered
+    once per key (in this app), the viewer's token put in per request.
+
+    A part without a form never asks for a token (that would start a session, and give a
+    cookie, to a visitor who had none).
+    """
+    from flask_wtf.csrf import generate_csrf
+
+    made = current_app.extensions.setdefault("rendered_parts", {})
+    html = made.get(key)
+    if html is None:
+        html = str(render())
+        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if token and token in html:
+            html = html.replace(token, _TOKEN_MARK)
+        if len(made) > 2000:
+            made.clear()
+        made[key] = html
+    if _TOKEN_MARK in html:
+        return Markup(html.replace(_TOKEN_MARK, generate_csrf()))
+    return Markup(html)
+
+
+_TOKEN_MARK = "\x00csrf-token\x00"
+
+
 @viewer_part("account_nav")
 def account_nav_part() -> str:
     from flask_login import current_user
 
     name = current_user.name if current_user.is_authenticated else None
-    return part_macro("_viewer_parts.html", "account_nav")(name)
+    macro = part_macro("_viewer_parts.html", "account_nav")
+    return rendered_once(("account_nav", name), lambda: macro(name))
 
 
 @viewer_part("flashes")

@@ -96,9 +96,13 @@ def serve_from_cache():
     if cache is None or request.method not in ("GET", "HEAD"):
         return None
     if not (is_public(request.endpoint) and _anonymous_and_impersonal()):
+        # Read now, before any query, for what this request files under it (shared pages,
+        # the settings): a snapshot older than the generation must never be filed under it.
+        g.content_generation = cache.current_generation()
         return None
     key = page_key(request.environ)
     generation, entry = cache.lookup(key)
+    g.content_generation = generation
     if not generation:
         return None
     g.page_cache = _RequestState(key, generation)

@@ -51,6 +51,7 @@ from .store import RedisStore, page_key
 log = logging.getLogger(__name__)
 
 PARTS: dict[str, Callable[..., str]] = {}
+BATCHED: set[str] = set()  # parts called once per page with every marker's values
 PLAIN_TYPES = (str, int, float, bool, type(None))
 VIEWER = "current_user"  # what a shared rendering notes when it looks at the viewer
 LOCAL_LIMIT = 2000  # shared pages a process keeps (least recently used go first)
@@ -58,11 +59,17 @@ LOCAL_LIMIT = 2000  # shared pages a process keeps (least recently used go first
 HEADERS_MADE_PER_ANSWER = frozenset({"content-length", "set-cookie"})
 
 
-def viewer_part(name: str):
-    """Register a function that renders one per-viewer part of a shared page."""
+def viewer_part(name: str, batch: bool = False):
+    """Register a function that renders one per-viewer part of a shared page.
+
+    batch: the function takes a list of the markers' values and returns their parts, in
+    one call a page (for a part on every comment: per-call costs add up).
+    """
 
     def register(fn):
         PARTS[name] = fn
+        if batch:
+            BATCHED.add(name)
         return fn
 
     return register
@@ -76,9 +83,11 @@ def per_viewer(name: str, /, **args) -> Markup:
     is rendered per viewer.
     """
     recorder: _Recorder | None = g.get("shared_page_recorder")
-    if recorder is None:
-        return Markup(PARTS[name](**args))
-    return recorder.marker(name, args)
+    if recorder is not None:
+        return recorder.marker(name, args)
+    if name in BATCHED:
+        return Markup(PARTS[name]([args])[0])
+    return Markup(PARTS[name](**args))
 
 
 @dataclass
@@ -109,9 +118,21 @@ class SharedPage:
 
     def fill(self) -> str:
         """The page for this request's viewer."""
+        made: list[str] = [""] * len(self.parts)
+        batches: dict[str, list[int]] = {}
+        for index, (name, args) in enumerate(self.parts):
+            if name in BATCHED:
+                batches.setdefault(name, []).append(index)
+            else:
+                made[index] = PARTS[name](**args)
+        for name, indexes in batches.items():
+            for index, part in zip(
+                indexes, PARTS[name]([self.parts[i][1] for i in indexes]), strict=True
+            ):
+                made[index] = part
         out = [self.chunks[0]]
-        for (name, args), chunk in zip(self.parts, self.chunks[1:], strict=True):
-            out.append(PARTS[name](**args))
+        for part, chunk in zip(made, self.chunks[1:], strict=True):
+            out.append(part)
             out.append(chunk)
         return "".join(out)
 
@@ -270,7 +291,7 @@ def shared_answer(view, values: dict):
     if cache is None or request.method not in ("GET", "HEAD") or g.get("page_cache"):
         return None  # g.page_cache: an anonymous visitor whose page the page cache stores
     pages = _shared_pages(cache)
-    generation = cache.current_generation()
+    generation = g.get("content_generation")  # read by pages.serve_from_cache, first thing
     if not generation:
         return None
     key = page_key(request.environ)

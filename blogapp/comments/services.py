@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from .. import audit, site_settings
@@ -331,11 +331,14 @@ def queue_counts(user: User) -> dict[str, int]:
 # ---------------------------------------------------------------- following
 
 
+# Built once: every signed-in reader's post page asks, and building cost more than asking.
+_FOLLOWING = select(Subscription.id).where(
+    Subscription.post_id == bindparam("post_id"), Subscription.user_id == bindparam("user_id")
+)
+
+
 def is_following(post_id: int, user_id: int) -> bool:
-    query = select(Subscription.id).where(
-        Subscription.post_id == post_id, Subscription.user_id == user_id
-    )
-    return db.session.scalar(query) is not None
+    return db.session.scalar(_FOLLOWING, {"post_id": post_id, "user_id": user_id}) is not None
 
 
 def set_following(post: Post, user: User, follow: bool) -> None:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from flask import current_app, g, session, url_for
+from flask import current_app, g, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -22,7 +24,7 @@ from ..extensions import db
 from ..inputs import page_number
 from ..markup import strip_links
 from ..models import Comment, CommentStatus, Post, User, role_badge
-from ..templating import part_macro
+from ..templating import part_macro, rendered_once
 from . import moderation
 from .forms import CommentForm
 from .services import can_delete, can_edit, is_following
@@ -368,30 +370,50 @@ class CommentFacts(NamedTuple):
 
 
 def _viewer() -> User | None:
-    return current_user if current_user.is_authenticated else None
+    # The user itself, not the proxy: a part may read it a hundred times a page.
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def viewer_permissions(post_author: int | None) -> Permissions:
     """This viewer's Permissions on a post by post_author, made once per request."""
-    made = g.setdefault("comment_permissions", {})
-    if post_author not in made:
-        made[post_author] = Permissions(_viewer(), PostFacts(0, "", post_author))
-    return made[post_author]
+    made = g.get("comment_permissions")
+    if made is None:
+        made = g.comment_permissions = {}
+    found = made.get(post_author)
+    if found is None:
+        found = made[post_author] = Permissions(_viewer(), PostFacts(0, "", post_author))
+    return found
 
 
-@viewer_part("comment_actions")
-def comment_actions_part(id, user_id, status, created, name, post_author) -> str:
-    """Edit and delete on one comment, for its author (edit window) and moderators."""
-    can = viewer_permissions(post_author)
-    if can.user is None or (user_id != can.user.id and not can.moderator):
-        return ""  # most comments, for most viewers: decided without building anything
-    comment = CommentFacts(id, user_id, status, datetime.fromtimestamp(created, UTC))
-    edit, delete = can.edit(comment), can.delete(comment)
-    if not (edit or delete):
-        return ""
-    edit_link = can.link("edit", id) if edit else None
-    delete_link = can.link("confirm_delete", id) if delete else None
-    return part_macro("comments/_macros.html", "comment_actions")(edit_link, delete_link, name)
+@viewer_part("comment_actions", batch=True)
+def comment_actions_part(comments: list[dict]) -> list[str]:
+    """Edit and delete on each comment, for its author (edit window) and moderators.
+
+    Each dict: id, user_id, status, created (a timestamp), name, post_author.
+    """
+    user = _viewer()
+    if user is None or user.suspended:
+        return [""] * len(comments)
+    out, known = [], {}
+    for c in comments:
+        can = known.get(c["post_author"])
+        if can is None:
+            can = known[c["post_author"]] = viewer_permissions(c["post_author"])
+        if c["user_id"] != user.id and not can.moderator:
+            out.append("")  # most comments, for most viewers: decided without building anything
+            continue
+        comment = CommentFacts(
+            c["id"], c["user_id"], c["status"], datetime.fromtimestamp(c["created"], UTC)
+        )
+        edit, delete = can.edit(comment), can.delete(comment)
+        if not (edit or delete):
+            out.append("")
+            continue
+        edit_link = can.link("edit", c["id"]) if edit else None
+        delete_link = can.link("confirm_delete", c["id"]) if delete else None
+        macro = part_macro("comments/_macros.html", "comment_actions")
+        out.append(macro(edit_link, delete_link, c["name"]))
+    return out
 
 
 @viewer_part("follow_form")
@@ -400,7 +422,8 @@ def follow_form_part(post_id: int, slug: str) -> str:
     if user is None or user.suspended:
         return ""
     following = is_following(post_id, user.id)
-    return part_macro("comments/_macros.html", "follow_form")(slug, following)
+    macro = part_macro("comments/_macros.html", "follow_form")
+    return rendered_once(("follow_form", slug, following), lambda: macro(slug, following))
 
 
 @viewer_part("comment_form_area")
@@ -414,11 +437,38 @@ def comment_form_area_part(slug: str, closed: str | None, form=None, notice: str
     else:
         viewer = "member" if user is not None else "guest"
         if form is None:
-            form = CommentForm.for_user(current_user)
-    post = PostFacts(0, slug, None)
-    return part_macro("comments/_macros.html", "comment_form_area")(
-        closed, viewer, form, post, notice
-    )
+            return _fresh_form(slug, viewer)
+    return _form_area(closed, viewer, form, slug, notice)
+
+
+def _form_area(closed, viewer: str, form, slug: str, notice: str) -> str:
+    macro = part_macro("comments/_macros.html", "comment_form_area")
+    return macro(closed, viewer, form, PostFacts(0, slug, None), notice)
+
+
+# A fresh form's markup differs between viewers only in its CSRF token and time stamp,
+# and WTForms took longer to render it than the rest of a member's page: it is rendered
+# once per post and kind of viewer, and those two values are put in per request.
+_FRESH_FORMS: dict[tuple[str, str, str], str] = {}
+_FRESH_FORMS_LIMIT = 1000
+_TOKEN_MARK, _STAMP_MARK = "\x00csrf-token\x00", "\x00form-stamp\x00"
+
+
+def _fresh_form(slug: str, viewer: str) -> str:
+    key = (slug, viewer, request.path)  # the guest's sign-in link returns to the page
+    token = generate_csrf()
+    made = _FRESH_FORMS.get(key)
+    if made is None:
+        form = CommentForm.for_user(current_user)
+        html = _form_area(None, viewer, form, slug, "")
+        made = html.replace(token, _TOKEN_MARK).replace(form.stamp.data, _STAMP_MARK)
+        if len(_FRESH_FORMS) >= _FRESH_FORMS_LIMIT:
+            _FRESH_FORMS.clear()
+        _FRESH_FORMS[key] = made
+        stamp = form.stamp.data
+    else:
+        stamp = moderation.form_stamp()  # as CommentForm.for_user makes it
+    return Markup(made.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
 
 
 def thread_page_of(comment: Comment) -> int:

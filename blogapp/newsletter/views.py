@@ -11,7 +11,7 @@ from ..forms import ButtonForm
 from ..models import Frequency, SubscriberStatus
 from ..permissions import member_required
 from ..posts import authoring_services
-from ..templating import part_macro
+from ..templating import part_macro, rendered_once
 from . import bp, services
 from .forms import ChoicesForm, SubscribeForm
 
@@ -113,7 +113,10 @@ def _account_page(form, subscriber, subscribed):
 @viewer_part("newsletter_choice")
 def newsletter_choice_part() -> str:
     """The box's inside: a member's link to their choices, or the form for everyone else."""
-    frequencies = [(f.value, _what(f)) for f in Frequency]
-    return part_macro("newsletter/_choice.html", "choice")(
-        current_user.is_authenticated, frequencies
-    )
+    signed_in = current_user.is_authenticated
+
+    def render():
+        frequencies = [(f.value, _what(f)) for f in Frequency]
+        return part_macro("newsletter/_choice.html", "choice")(signed_in, frequencies)
+
+    return rendered_once(("newsletter_choice", signed_in), render)
