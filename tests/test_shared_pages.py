@@ -186,7 +186,7 @@ def test_signing_in_and_reading_do_not_invalidate_pages(cached_app, blog):
 @pytest.fixture
 def probes(cached_app):
     """Two public test views that break the rules: one reads current_user, one the session."""
-    from flask import render_template_string, session
+    from flask import flash, render_template_string, session
 
     def whoami():
         return render_template_string(
@@ -196,7 +196,11 @@ def probes(cached_app):
     def note():
         return render_template_string("<p>{{ note }}</p>", note=session.get("note", "none"))
 
-    for view in (whoami, note):
+    def flashy():
+        flash("Seen once, by whoever asked")
+        return "<p>flashed</p>"
+
+    for view in (whoami, note, flashy):
         rule, wrapped = f"/test-{view.__name__}", shared._shared_first(cache.public_page(view))
         cached_app.add_url_rule(rule, view.__name__, wrapped)
     return cached_app
@@ -218,6 +222,14 @@ def test_a_page_reading_the_session_is_rendered_for_those_who_have_that_key(prob
     assert client.get("/test-note").text == "<p>mine alone</p>"
     assert get(probes, "/test-note", blog["viewers"]["ben"]).text == "<p>none</p>"
     assert probes.test_client().get("/test-note").text == "<p>none</p>"
+
+
+def test_a_view_that_writes_the_session_runs_for_its_viewer(probes, blog):
+    client = probes.test_client()
+    helpers.sign_in_fast(client, probes, blog["ids"]["ana"])
+    assert client.get("/test-flashy").text == "<p>flashed</p>"
+    assert "Seen once, by whoever asked" in client.get("/").text  # not lost in a shared render
+    assert "Seen once" not in get(probes, "/", blog["viewers"]["ben"]).text
 
 
 def test_comment_form_error_page_keeps_what_a_member_typed(cached_app, blog):
@@ -287,3 +299,22 @@ def test_a_members_post_page_issues_few_statements_whatever_the_thread(cached_ap
     assert len(queries) == 3 and not any("root_id" in s or "FROM posts" in s for s in queries)
     page = client.get(path).text
     assert "Comment 49" in page and page.count(">Delete<") > 50
+
+
+def test_a_members_etag_follows_their_own_parts_and_the_content(cached_app, blog):
+    path, ana = f"/posts/{blog['slug']}", blog["viewers"]["ana"]
+    client = cached_app.test_client(use_cookies=False)
+    first = client.get(path, headers={"Cookie": ana})
+    asked = {"Cookie": ana, "If-None-Match": first.headers["ETag"]}
+    assert client.get(path, headers=asked).status_code == 304
+    assert get(cached_app, path, blog["viewers"]["ben"]).headers["ETag"] != first.headers["ETag"]
+    with cached_app.app_context():  # only her follow button changes (no content change)
+        post_id = db.session.scalar(db.select(Post.id).where(Post.slug == blog["slug"]))
+        db.session.add(Subscription(post_id=post_id, user_id=blog["ids"]["ana"]))
+        db.session.commit()
+    followed = client.get(path, headers=asked)
+    assert followed.status_code == 200 and "Stop following this discussion" in followed.text
+    asked["If-None-Match"] = followed.headers["ETag"]
+    with cached_app.app_context():  # a change for everyone
+        make_comment(db.session.get(Post, post_id), "Newer words", guest_name="Ivo")
+    assert client.get(path, headers=asked).status_code == 200

@@ -132,16 +132,16 @@ def finish_response(response):
     ):
         return response
     body, has_token = _without_token(response.get_data())
-    digest = _digest(body)
     storable = state is not None and _storable(response, body)
     if has_token or "_user_id" in session:
         response.cache_control.private = True  # it carries this visitor's token or name
     if not response.cache_control.no_store and response.cache_control.max_age is None:
         response.cache_control.no_cache = True  # browsers revalidate: changes show at once
     if storable:
-        return _store(response, state, body, has_token, digest)
+        return _store(response, state, body, has_token, _digest(body))
     if not response.get_etag()[0]:
-        response.set_etag(_visitor_etag(digest, has_token))
+        # (A shared page's answer has one already: made from its parts, not the whole page.)
+        response.set_etag(_visitor_etag(_digest(body), has_token))
     if state is not None:
         response.headers["X-Page-Cache"] = "miss"
     return response.make_conditional(request)

@@ -45,7 +45,13 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from .pages import CACHEABLE_MIMETYPES, SESSION_KEYS_ALLOWED
+from .pages import (
+    CACHEABLE_MIMETYPES,
+    SESSION_KEYS_ALLOWED,
+    _digest,
+    _visitor_etag,
+    _without_token,
+)
 from .store import RedisStore, page_key
 
 log = logging.getLogger(__name__)
@@ -116,8 +122,8 @@ class SharedPage:
     def usable_for(self, viewer_session) -> bool:
         return self.shared and not any(viewer_session.get(key) for key in self.reads)
 
-    def fill(self) -> str:
-        """The page for this request's viewer."""
+    def fill(self) -> tuple[str, str]:
+        """The page for this request's viewer, and the parts alone (for its ETag)."""
         made: list[str] = [""] * len(self.parts)
         batches: dict[str, list[int]] = {}
         for index, (name, args) in enumerate(self.parts):
@@ -134,7 +140,7 @@ class SharedPage:
         for part, chunk in zip(made, self.chunks[1:], strict=True):
             out.append(part)
             out.append(chunk)
-        return "".join(out)
+        return "".join(out), "\x00".join(made)
 
 
 class _Recorder:
@@ -160,7 +166,8 @@ class _Recorder:
 
 
 class _WatchedSession(SecureCookieSession):
-    """The shared rendering's empty session: notes every key read but the CSRF's."""
+    """The shared rendering's empty session: notes every key read or written but the
+    CSRF secret and Flask-Login's bookkeeping."""
 
     def __init__(self, reads: set[str]):
         super().__init__()
@@ -183,7 +190,8 @@ class _WatchedSession(SecureCookieSession):
         return super().__contains__(key)
 
     def setdefault(self, key, default=None):
-        self._note(key)
+        if key not in SESSION_KEYS_ALLOWED:
+            self.reads.add(VIEWER)  # may write: as __setitem__
         return super().setdefault(key, default)
 
     def pop(self, key, *default):
@@ -193,6 +201,13 @@ class _WatchedSession(SecureCookieSession):
     def __iter__(self):
         self.reads.add(VIEWER)
         return super().__iter__()
+
+    def __setitem__(self, key, value):
+        # A view that writes the session (a flash on a GET) must run for its viewer: the
+        # shared rendering's session is thrown away.
+        if key not in SESSION_KEYS_ALLOWED:
+            self.reads.add(VIEWER)
+        super().__setitem__(key, value)
 
 
 class _WatchedViewer:
@@ -223,6 +238,9 @@ class SharedPages:
         self.cache = cache
         self.redis: RedisStore | None = cache.store if isinstance(cache.store, RedisStore) else None
         self.local: OrderedDict[str, SharedPage] = OrderedDict()
+        self.sizes: dict[str, int] = {}
+        self.size = 0  # characters held, bounded like the page cache's own memory
+        self.max_bytes = int(cache.app.config["PAGE_CACHE_MAX_BYTES"])
         self.lock = threading.Lock()
 
     def find(self, key: str, generation: str) -> SharedPage | None:
@@ -249,11 +267,19 @@ class SharedPages:
             self.redis.set_raw("shared:" + key, page.dumps(), self.cache.timeout)
 
     def _keep(self, key: str, page: SharedPage) -> None:
+        size = sum(map(len, page.chunks))
         with self.lock:
+            if key in self.local:
+                self._drop(key)
             self.local[key] = page
-            self.local.move_to_end(key)
-            while len(self.local) > LOCAL_LIMIT:
-                self.local.popitem(last=False)
+            self.sizes[key] = size
+            self.size += size
+            while self.local and (len(self.local) > LOCAL_LIMIT or self.size > self.max_bytes):
+                self._drop(next(iter(self.local)))
+
+    def _drop(self, key: str) -> None:
+        del self.local[key]
+        self.size -= self.sizes.pop(key)
 
 
 def init_app(app: Flask) -> None:
@@ -303,7 +329,14 @@ def shared_answer(view, values: dict):
         pages.store(key, page)
     if not page.usable_for(session):
         return None
-    return current_app.response_class(page.fill(), status=page.status, headers=page.headers)
+    text, parts = page.fill()
+    response = current_app.response_class(text, status=page.status, headers=page.headers)
+    # The ETag from what varies: the shared page (its address and generation) and this
+    # viewer's parts, taken as pages.finish_response takes a whole page (hashing the whole
+    # page again cost a tenth of a member's request).
+    varying, has_token = _without_token(f"{key}\n{generation}\n{parts}".encode())
+    response.set_etag(_visitor_etag(_digest(varying), has_token))  # tokens are in parts only
+    return response
 
 
 def render_shared(view, values: dict, generation: str) -> SharedPage | None:

@@ -448,27 +448,27 @@ def _form_area(closed, viewer: str, form, slug: str, notice: str) -> str:
 
 # A fresh form's markup differs between viewers only in its CSRF token and time stamp,
 # and WTForms took longer to render it than the rest of a member's page: it is rendered
-# once per post and kind of viewer, and those two values are put in per request.
-_FRESH_FORMS: dict[tuple[str, str, str], str] = {}
+# once per post and kind of viewer (in this app), and those two values put in per request.
 _FRESH_FORMS_LIMIT = 1000
 _TOKEN_MARK, _STAMP_MARK = "\x00csrf-token\x00", "\x00form-stamp\x00"
 
 
 def _fresh_form(slug: str, viewer: str) -> str:
+    made = current_app.extensions.setdefault("fresh_comment_forms", {})
     key = (slug, viewer, request.path)  # the guest's sign-in link returns to the page
     token = generate_csrf()
-    made = _FRESH_FORMS.get(key)
-    if made is None:
+    html = made.get(key)
+    if html is None:
         form = CommentForm.for_user(current_user)
         html = _form_area(None, viewer, form, slug, "")
-        made = html.replace(token, _TOKEN_MARK).replace(form.stamp.data, _STAMP_MARK)
-        if len(_FRESH_FORMS) >= _FRESH_FORMS_LIMIT:
-            _FRESH_FORMS.clear()
-        _FRESH_FORMS[key] = made
+        html = html.replace(token, _TOKEN_MARK).replace(form.stamp.data, _STAMP_MARK)
+        if len(made) >= _FRESH_FORMS_LIMIT:
+            made.clear()
+        made[key] = html
         stamp = form.stamp.data
     else:
         stamp = moderation.form_stamp()  # as CommentForm.for_user makes it
-    return Markup(made.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
+    return Markup(html.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
 
 
 def thread_page_of(comment: Comment) -> int:
