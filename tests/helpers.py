@@ -79,10 +79,24 @@ def empty_tables(app) -> None:
     with app.app_context():
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            # DELETE, not TRUNCATE: a TRUNCATE of every table costs ~80 ms (new files for
+            # each), a DELETE of a few rows well under 5, and this runs after every test.
+            # With the foreign-key triggers off (the test role is a superuser) the order of
+            # the tables doesn't matter; the sequences restart as TRUNCATE's RESTART
+            # IDENTITY would.
             with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in db.metadata.sorted_tables:
+                    conn.execute(text(f'DELETE FROM "{table.name}"'))
+                conn.execute(text(RESTART_SEQUENCES))
         db.engine.dispose()
+
+
+RESTART_SEQUENCES = """
+SELECT setval(c.oid::regclass, s.seqstart, false)
+FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
+WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace
+"""
 
 
 def signed_in_session_id(app, user_id: int) -> str:
