@@ -7,8 +7,8 @@ from blogapp import create_app
 
 os.environ.setdefault("BLOG_ENV", "production")
 app = create_app()
-if os.environ.get("GC_FREEZE", "true").lower() != "false":
+if os.environ.get("GC_FREEZE", "false").lower() == "true":
     # Start-up made hundreds of thousands of long-lived objects (modules, routes, templates,
-    # mappers): frozen, the collector stops walking them on every full collection. Measured
-    # with tests/bench/gc_freeze.py (README, Speed).
+    # mappers): frozen, the collector stops walking them on every full collection. Opt-in:
+    # tests/bench/gc_freeze.py showed no gain on our shared 2-core machine (README, Speed).
     gc.freeze()

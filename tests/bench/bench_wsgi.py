@@ -24,8 +24,8 @@ app = create_app(
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 )
-if os.environ.get("GC_FREEZE", "true").lower() != "false":
-    gc.freeze()  # as wsgi.py does
+if os.environ.get("GC_FREEZE", "false").lower() == "true":
+    gc.freeze()  # as wsgi.py does with GC_FREEZE=true
 BIG_POST = "empathy-in-action-300-comments"  # as tests/bench/run.py fills it
 _loaded: dict = {}
 

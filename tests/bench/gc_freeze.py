@@ -1,7 +1,7 @@
 """Does gc.freeze() after start-up help? `.venv/bin/python tests/bench/gc_freeze.py`.
 
 Fills a SQLite blog as tests/bench/run.py does, then measures a signed-in member's home
-and 300-comment post under gunicorn (4 sync workers, wrk -t2 -c16) with GC_FREEZE on and
+and 300-comment post under gunicorn (4 sync workers, wrk -t2 -c16) with GC_FREEZE=true and
 off, alternating three times so that a busy machine's drift falls on both alike, and
 prints each round and the medians.
 """
