@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import cache, commands, errors, inputs, outbox, security, templating
+from . import cache, commands, errors, guest_token, inputs, outbox, security, templating
 from .config import load_config
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
     register_extensions(app)
+    guest_token.init_app(app)  # guests' forms on shared pages (after csrf)
     inputs.init_app(app)  # before any route: <int:...> is the bounded parser
     register_blueprints(app)
     errors.init_app(app)

@@ -35,3 +35,14 @@ def site_url(path: str = "/") -> str:
 def site_host() -> str:
     """SITE_URL's host name without port: the site's identity (feed tag URIs)."""
     return urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
+
+
+def site_origin() -> str:
+    """SITE_URL's origin as a browser sends it in ``Origin``: scheme://host[:port], lowercase."""
+    site = urlsplit(current_app.config["SITE_URL"])
+    scheme, host = site.scheme.lower(), (site.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = f":{site.port}" if site.port and site.port != default_port else ""
+    return f"{scheme}://{host}{port}"

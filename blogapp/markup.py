@@ -385,34 +385,25 @@ def render_description(source: str) -> str:
     """
     if not source.strip():
         return ""
-    cleaner = _Cleaner(
+    return _comment_cleaner([_post_link]).clean(_POST_MD.render(source))
+
+
+def _comment_cleaner(link_callbacks: list, **linkify) -> _Cleaner:
+    """The comment allowlist, linkifying bare URLs with link_callbacks (one per call: bleach's
+    Cleaner is not thread-safe)."""
+    return _Cleaner(
         tags=COMMENT_TAGS,
         attributes=COMMENT_ATTRIBUTES,
         protocols=PROTOCOLS,
         strip=True,
         strip_comments=True,
-        filters=[partial(LinkifyFilter, url_re=_URL_RE, callbacks=[_post_link])],
+        filters=[partial(LinkifyFilter, url_re=_URL_RE, callbacks=link_callbacks, **linkify)],
     )
-    return cleaner.clean(_POST_MD.render(source))
 
 
 def render_comment(source: str) -> str:
     """A comment's Markdown subset as sanitized HTML; every link gets nofollow ugc noopener."""
-    cleaner = _Cleaner(
-        tags=COMMENT_TAGS,
-        attributes=COMMENT_ATTRIBUTES,
-        protocols=PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-        filters=[
-            partial(
-                LinkifyFilter,
-                url_re=_URL_RE,
-                callbacks=[partial(_set_rel, COMMENT_REL)],
-                skip_tags={"pre", "code"},
-            )
-        ],
-    )
+    cleaner = _comment_cleaner([partial(_set_rel, COMMENT_REL)], skip_tags={"pre", "code"})
     return cleaner.clean(_COMMENT_MD.render(source))
 
 
@@ -429,17 +420,7 @@ def render_comment_html(source_html: str) -> str:
         # What bleach returns for it, without parsing: 100,000 imported comments in seconds.
         # tests/test_markup.py checks this against the cleaner on hostile and random input.
         return source_html.replace("<br />", "<br>")
-    cleaner = _Cleaner(
-        tags=COMMENT_TAGS,
-        attributes=COMMENT_ATTRIBUTES,
-        protocols=PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-        filters=[
-            partial(LinkifyFilter, url_re=_URL_RE, callbacks=[partial(_set_rel, COMMENT_REL)])
-        ],
-    )
-    return cleaner.clean(source_html)
+    return _comment_cleaner([partial(_set_rel, COMMENT_REL)]).clean(source_html)
 
 
 def _is_plain_paragraphs(html: str) -> bool:

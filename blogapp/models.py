@@ -291,13 +291,23 @@ class Tag(db.Model):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
 
 
-post_tags = Table(
-    "post_tags",
-    db.metadata,
-    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_post_tags_tag_id", "tag_id", "post_id"),
-)
+def link_table(name: str, **ids: str) -> Table:
+    """A many-to-many table of two ids (post_id="posts.id", ...), deleted with either row.
+
+    The pair is the key, so it is found from the first side; the index finds it from the
+    second (a tag's posts, a category's subscribers) without reading the table.
+    """
+    (first, first_target), (second, second_target) = ids.items()
+    return Table(
+        name,
+        db.metadata,
+        Column(first, ForeignKey(first_target, ondelete="CASCADE"), primary_key=True),
+        Column(second, ForeignKey(second_target, ondelete="CASCADE"), primary_key=True),
+        Index(f"ix_{name}_{second}", second, first),
+    )
+
+
+post_tags = link_table("post_tags", post_id="posts.id", tag_id="tags.id")
 
 
 class Post(db.Model):
@@ -654,12 +664,8 @@ class Frequency(enum.StrEnum):
     WEEKLY = "weekly"
 
 
-subscriber_categories = Table(
-    "subscriber_categories",
-    db.metadata,
-    Column("subscriber_id", ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
-    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_subscriber_categories_category_id", "category_id", "subscriber_id"),
+subscriber_categories = link_table(
+    "subscriber_categories", subscriber_id="subscribers.id", category_id="categories.id"
 )
 
 

@@ -108,9 +108,12 @@ def make_comment(
 
     The moderation rules are the services' own tests' business; here a test says what
     state it needs, and save_comment renders, threads and counts it as for any comment.
+    A guest's comment is Ana's unless said otherwise; a member's (user or user_id) has no
+    guest name or email, as add_comment stores it.
     """
-    fields.setdefault("guest_name", "Ana")
-    fields.setdefault("guest_email", "ana@example.org")
+    if fields.get("user") is None and fields.get("user_id") is None:
+        fields.setdefault("guest_name", "Ana")
+        fields.setdefault("guest_email", "ana@example.org")
     comment = save_comment(post, body, status, parent, **fields)
     if commit:
         db.session.commit()

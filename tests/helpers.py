@@ -13,6 +13,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 SECRET = "test-secret-key-not-for-production"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# What a browser sends with a form POST from one of this site's pages (SITE_URL below):
+# the guest token on shared pages is taken only with these (blogapp/guest_token.py).
+FROM_THIS_SITE = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 
 
 def test_config(database_url: str, upload_dir: Path | None = None, **extra) -> dict:
@@ -97,6 +100,64 @@ SELECT setval(c.oid::regclass, s.seqstart, false)
 FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace
 """
+
+
+@contextlib.contextmanager
+def shared_app(request, tmp_path_factory, name: str) -> Iterator:
+    """An app for data a module builds once and its tests only read (request.param: the
+    database). PostgreSQL gets a database of its own: the shared test database is emptied
+    after each of the module's other tests, which may run while this one is in use."""
+    import shutil
+
+    from tests.member_roles import own_app
+    from tests.servers import own_postgres_database
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp(name) / "blog.sqlite3"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(own_postgres_database(f"blog{name}"))
+        uploads = tmp_path_factory.mktemp(f"{name}-uploads")
+        yield stack.enter_context(own_app(url, upload_dir=uploads))
+
+
+def empty_site_fixture(name: str):
+    """A module's `empty_site` fixture: a site with nothing in it, once per database, for
+    requests that only read (odd paths and the like)."""
+    import pytest
+
+    from tests.conftest import BACKENDS
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def empty_site(request, tmp_path_factory):
+        with shared_app(request, tmp_path_factory, name) as app, kept_as_is(app):
+            yield app
+
+    return empty_site
+
+
+@contextlib.contextmanager
+def kept_as_is(app, leave_out: tuple[str, ...] = ()) -> Iterator[None]:
+    """Fails at the end if any table's rows changed (but those left out): the proof that
+    tests sharing data only read it, since a write would change what the next one reads."""
+
+    def rows() -> dict:
+        from sqlalchemy import select
+
+        from blogapp.extensions import db
+
+        with app.app_context():
+            return {
+                table.name: sorted(map(tuple, db.session.execute(select(table)).all()), key=repr)
+                for table in db.metadata.sorted_tables
+                if table.name not in leave_out
+            }
+
+    before = rows()
+    yield
+    assert rows() == before, "a test changed the data its module shares: give it its own"
 
 
 def signed_in_session_id(app, user_id: int) -> str:

@@ -78,3 +78,18 @@ def smtp_server(inbox: Inbox | None = None) -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
+
+
+def app_mailing_to(port: int, database_url: str, **config):
+    """A test's own app sending real mail, from its background thread (as under `flask run`),
+    to the SMTP server on port; its tables are emptied after."""
+    from tests.member_roles import own_app
+
+    return own_app(
+        database_url,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DELIVERY="thread",
+        **config,
+    )

@@ -6,11 +6,14 @@ ports and cleans up after itself; nothing touches the shared PostgreSQL cluster'
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess  # nosec B404 - starts test servers with fixed argument lists
 import sys
@@ -78,6 +81,38 @@ def threaded_server(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextlib.contextmanager
+def started(
+    command: list[str], env: dict[str, str], *, output=None, stop: int = signal.SIGTERM
+) -> Iterator[subprocess.Popen]:
+    """command as a process of the test's own, in the project folder, ended at the end.
+
+    Ended with stop (then killed if it lingers past 15 s). Its output goes to output (an
+    open file) when given; otherwise it is kept, and its end printed when it holds a
+    traceback (pytest shows that when the test fails).
+    """
+    log = output or tempfile.TemporaryFile()
+    process = subprocess.Popen(  # nosec B603 - fixed argument lists, no shell
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(stop)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if output is None:
+            log.seek(0)
+            text = log.read().decode(errors="replace")
+            log.close()
+            if "Traceback" in text:
+                print(text[-5000:])
+
+
 def wait_until_up(url: str, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,43 +149,24 @@ def gunicorn(
         "TWO_FACTOR_REQUIRED_ROLES": "",
     }
     full_env.update(env)
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-        [
-            str(binary),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "5",
-            app,
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        str(binary),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        app,
+    ]
     url = f"http://127.0.0.1:{port}"
-    try:
+    with started(command, full_env) as process:
         wait_until_up(url, process=process)
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-        log.close()
-        if "Traceback" in output:
-            print(output[-5000:])  # shown by pytest when the test fails
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -272,24 +288,50 @@ class Cluster:
 @contextlib.contextmanager
 def own_postgres_database(prefix: str = "blogsys") -> Iterator[str]:
     """A migrated database of its own on the shared test server, dropped afterwards."""
-    from flask_migrate import upgrade
 
-    from blogapp import create_app
-    from blogapp.extensions import db
     from tests.conftest import PG_URL, _pg_reachable
 
     if problem := _pg_reachable():
         missing(f"PostgreSQL not reachable at TEST_DATABASE_URL ({problem})")
     name = f"{prefix}_{os.urandom(5).hex()}"
+    template = _migrated_template()
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _database_url(name)
+    finally:
+        _drop_database(name)
+
+
+def _database_url(name: str) -> str:
+    from tests.conftest import PG_URL
+
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(name: str) -> None:
+    from tests.conftest import PG_URL
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@functools.cache
+def _migrated_template() -> str:
+    """A database migrated once per process and never used: each own database is a copy
+    of it (CREATE DATABASE ... TEMPLATE takes well under a second; migrating takes several)."""
+    from flask_migrate import upgrade
+
+    from blogapp import create_app
+    from blogapp.extensions import db
+    from tests.conftest import PG_URL
+
+    name = f"blogtemplate_{os.urandom(5).hex()}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        app = create_app(helpers.test_config(url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        yield url
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    atexit.register(_drop_database, name)
+    app = create_app(helpers.test_config(_database_url(name)))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return name

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from blogapp.extensions import db
-from blogapp.models import Comment, CommentStatus, Role, User
-from tests.builders import PASSWORD, make_post, make_user
+from blogapp.models import Comment, Role, User
+from tests.builders import PASSWORD, make_comment, make_post, make_user
 from tests.helpers import AuthActions, csrf_token, post_form, record_mail
 from tests.member_roles import sign_in_as
 from tests.test_auth import NEW_PASSWORD, link_in
@@ -165,16 +165,7 @@ def test_email_change_refuses_wrong_password_and_taken_addresses(app, client, ca
 
 def test_export_downloads_profile_and_comments(app, client, carol):
     with app.app_context():
-        post = make_post(title="Night shifts")
-        db.session.add(
-            Comment(
-                post_id=post.id,
-                user_id=carol,
-                body_md="Thanks for this!",
-                status=CommentStatus.APPROVED,
-            )
-        )
-        db.session.commit()
+        make_comment(make_post(title="Night shifts"), "Thanks for this!", user_id=carol)
     response = client.get("/account/export")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -189,17 +180,7 @@ def test_export_downloads_profile_and_comments(app, client, carol):
 
 def test_delete_account_asks_for_password_and_keeps_comments_as_former_member(app, client, carol):
     with app.app_context():
-        post = make_post(title="Night shifts")
-        db.session.add(
-            Comment(
-                post_id=post.id,
-                user_id=carol,
-                body_md="Thanks!",
-                body_html="<p>Thanks!</p>",
-                status=CommentStatus.APPROVED,
-            )
-        )
-        db.session.commit()
+        make_comment(make_post(title="Night shifts"), "Thanks!", user_id=carol)
     page = client.get("/account/delete").text
     assert ">Password</label>" in page and ">Delete my account</button>" in page
     response = post_form(client, "/account/delete", {"current": "not my password"})

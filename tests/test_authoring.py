@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, PostKind, PostStatus, SlugRedirect, utcnow
-from tests.builders import make_category, make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 from tests.helpers import csrf_token, post_form
 
 BODY = "## Why\n\nWe care.\n\n- one\n- two\n\n[Link](https://example.org)\n"
@@ -438,16 +438,11 @@ def test_a_signed_out_post_with_a_valid_token_also_keeps_the_draft(client, ctx, 
 
 
 def test_dashboard_lists_own_posts_with_comment_counts_and_pending_highlighted(client, author):
-    mine = make_post(author, title="Mine with comments", comment_count=3)
+    mine = make_post(author, title="Mine with comments")
     make_post(author, title="My draft", status=PostStatus.DRAFT)
     make_post(make_user(role="author"), title="Someone else’s")
-    for _ in range(2):
-        db.session.add(
-            Comment(
-                post_id=mine.id, body_md="hi", body_html="<p>hi</p>", status=CommentStatus.PENDING
-            )
-        )
-    db.session.commit()
+    for status in [CommentStatus.APPROVED] * 3 + [CommentStatus.PENDING] * 2:
+        make_comment(mine, "hi", status)
     page = client.get("/dashboard").text
     assert "Mine with comments" in page and "My draft" in page
     assert "Someone else’s" not in page
@@ -468,11 +463,7 @@ def test_dashboard_counts_pending_comments_in_one_query(client, author, app):
     from sqlalchemy import event
 
     for n in range(6):
-        post = make_post(author, title=f"Post {n}")
-        db.session.add(
-            Comment(post_id=post.id, body_md="x", body_html="x", status=CommentStatus.PENDING)
-        )
-    db.session.commit()
+        make_comment(make_post(author, title=f"Post {n}"), "x", CommentStatus.PENDING)
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
@@ -498,10 +489,7 @@ def test_unpublish_makes_a_post_a_draft_again(client, author):
 
 def test_delete_removes_the_post_and_its_comments(client, author):
     post = make_post(author, title="Goodbye")
-    db.session.add(
-        Comment(post_id=post.id, body_md="x", body_html="x", status=CommentStatus.APPROVED)
-    )
-    db.session.commit()
+    make_comment(post, "x")
     response = post_form(client, f"/posts/{post.slug}/delete", follow_redirects=True)
     assert "“Goodbye” was deleted." in response.text
     assert client.get("/posts/goodbye").status_code == 404

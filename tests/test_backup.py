@@ -11,9 +11,8 @@ from sqlalchemy import delete, select
 
 from blogapp import backup
 from blogapp.extensions import db
-from blogapp.markup import render_comment
 from blogapp.models import Comment, CommentStatus, Post, PostStatus, Setting, Subscription, User
-from tests.builders import make_category, make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 
 # Text that trips up naive dumps: quotes, markup, emoji, RTL, NUL-free control characters.
 AWKWARD = "Nurses’ “night shift” <b>&amp;</b> 💉 مرحبا \t tabs \\ backslash"
@@ -51,22 +50,9 @@ def build_content() -> dict:
 
 
 def add_comment(post, body, user=None, parent=None, status=CommentStatus.APPROVED, **guest):
-    comment = Comment(
-        post_id=post.id,
-        parent_id=parent.id if parent else None,
-        user_id=user.id if user else None,
-        body_md=body,
-        body_html=render_comment(body),
-        status=status,
-        ip="203.0.113.0",
-        guest_email=f"{guest.get('guest_name', 'x').lower()}@example.org" if guest else "",
-        **guest,
-    )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
-    db.session.commit()
-    return comment
+    if guest:
+        guest.setdefault("guest_email", f"{guest['guest_name'].lower()}@example.org")
+    return make_comment(post, body, status, parent, user=user, ip="203.0.113.0", **guest)
 
 
 def wipe() -> None:

@@ -219,27 +219,13 @@ def test_query_count_does_not_grow_with_comments(client, app, post):
     one = count_queries(f"/posts/{post}")
     roots = [first]
     with app.app_context():
-        from blogapp.comments.services import recount
-        from blogapp.markup import render_comment
-
         p = db.session.scalar(select(Post).where(Post.slug == post))
         for n in range(299):
-            parent = roots[n % len(roots)] if n % 3 else None
-            c = Comment(
-                post=p,
-                body_md=f"c{n}",
-                body_html=render_comment(f"c{n}"),
-                status=CommentStatus.APPROVED,
-                parent_id=parent,
-                user_id=member_ids[n % 3] if n % 2 else None,
-                guest_name="G",
-            )
-            db.session.add(c)
-            db.session.flush()
-            c.root_id = db.session.get(Comment, parent).root_id if parent else c.id
+            parent = db.session.get(Comment, roots[n % len(roots)]) if n % 3 else None
+            who = {"user_id": member_ids[n % 3]} if n % 2 else {}
+            c = make_comment(p, f"c{n}", parent=parent, guest_name="G", commit=False, **who)
             if parent is None:
                 roots.append(c.id)
-        recount(p)
         db.session.commit()
     many = count_queries(f"/posts/{post}")
     assert "Comments (300)" in client.get(f"/posts/{post}").text

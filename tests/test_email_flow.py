@@ -6,8 +6,7 @@ import pytest
 
 from tests.builders import make_user
 from tests.helpers import AuthActions, csrf_token, post_form
-from tests.mailsink import html_of, link_path, smtp_server, text_of
-from tests.member_roles import own_app
+from tests.mailsink import app_mailing_to, html_of, link_path, smtp_server, text_of
 
 NEW_PASSWORD = "lanterns over the night ward"
 
@@ -16,14 +15,8 @@ NEW_PASSWORD = "lanterns over the night ward"
 def mail_app(database_url, tmp_path):
     """The app sending real mail to a local SMTP server; yields (app, inbox)."""
     with smtp_server() as (inbox, port):
-        with own_app(
-            database_url,
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=port,
-            MAIL_SUPPRESS_SEND=False,
-            MAIL_DELIVERY="thread",  # delivered in the background, as under `flask run`
-            MAIL_DEFAULT_SENDER="AlliedUP Co-op Blog <blog@alliedup.example>",
-        ) as app:
+        sender = "AlliedUP Co-op Blog <blog@alliedup.example>"
+        with app_mailing_to(port, database_url, MAIL_DEFAULT_SENDER=sender) as app:
             yield app, inbox
 
 

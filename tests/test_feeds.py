@@ -5,9 +5,9 @@ from datetime import timedelta
 import feedparser
 
 from blogapp.extensions import db
-from blogapp.models import Comment, CommentStatus, PostStatus, utcnow
+from blogapp.models import CommentStatus, PostStatus, utcnow
 from blogapp.posts import services as post_services
-from tests.builders import make_category, make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 
 
 def parse(response):
@@ -112,35 +112,11 @@ def test_pages_announce_their_feeds(client, ctx):
 def test_post_comment_feed_has_approved_comments_only(client, ctx):
     post = make_post(title="Discussion")
     member = make_user(display_name="Member Mo")
-    db.session.add_all(
-        [
-            Comment(
-                post=post,
-                user=member,
-                body_md="hi",
-                body_html="<p>Approved &amp; shown</p>",
-                status=CommentStatus.APPROVED,
-                created_at=utcnow() - timedelta(minutes=5),
-            ),
-            Comment(
-                post=post,
-                guest_name="Guest Gail",
-                guest_email="gail@example.org",
-                body_html="<p>Also approved</p>",
-                status=CommentStatus.APPROVED,
-            ),
-            Comment(
-                post=post,
-                guest_name="Held Hal",
-                body_html="<p>Waiting</p>",
-                status=CommentStatus.PENDING,
-            ),
-            Comment(
-                post=post, guest_name="Spammer", body_html="<p>Buy</p>", status=CommentStatus.SPAM
-            ),
-        ]
-    )
-    db.session.commit()
+    earlier = utcnow() - timedelta(minutes=5)
+    make_comment(post, "Approved & shown", user=member, created_at=earlier)
+    make_comment(post, "Also approved", guest_name="Guest Gail", guest_email="gail@example.org")
+    make_comment(post, "Waiting", CommentStatus.PENDING, guest_name="Held Hal")
+    make_comment(post, "Buy", CommentStatus.SPAM, guest_name="Spammer")
     response = client.get(f"/posts/{post.slug}/comments/feed.xml")
     feed = parse(response)
     assert [entry.author for entry in feed.entries] == ["Guest Gail", "Member Mo"]

@@ -37,7 +37,9 @@ def test_unchanged_page_answers_304(client, post, path):
     again = client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
-    assert "no-cache" in first.headers["Cache-Control"]  # browsers revalidate: never stale
+    control = first.headers["Cache-Control"]
+    assert "max-age=0" in control  # browsers revalidate: never stale
+    assert "s-maxage=1" in control and "public" in control  # a shared cache: one second
 
 
 def test_post_page_answers_304_to_the_same_visitor(client, post, monkeypatch):
@@ -66,15 +68,34 @@ def test_changed_page_answers_200_with_the_new_content(client, post, app):
     assert again.headers["ETag"] != etag
 
 
-def test_page_with_a_form_has_a_different_etag_per_visitor(app, post):
+def test_page_with_the_guest_form_is_the_same_for_every_anonymous_visitor(app, post):
+    """The comment form carries the guest token, not a session's: one ETag for everyone.
+
+    (Before, each visitor's page carried their own token, so its ETag was theirs and the
+    page was private.) A member's page still carries their own token and ETag.
+    """
     one, two = app.test_client(), app.test_client()
     first = one.get(f"/posts/{post.slug}")
     assert TOKEN.search(first.text), "the post page carries the comment form"
     second = two.get(f"/posts/{post.slug}")
-    assert first.headers["ETag"] != second.headers["ETag"]
-    assert "private" in first.headers["Cache-Control"]  # shared caches must not keep it
-    # One visitor's tag never matches another's page.
-    crossed = two.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]})
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert "public" in first.headers["Cache-Control"]
+    assert "Set-Cookie" not in first.headers
+    assert (
+        two.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]}).status_code
+        == 304
+    )
+    with app.app_context():
+        make_user(username="kofi")
+    member = app.test_client()
+    from tests.helpers import AuthActions
+
+    AuthActions(member).login("kofi")
+    mine = member.get(f"/posts/{post.slug}")
+    assert mine.headers["ETag"] != first.headers["ETag"]
+    assert "private" in mine.headers["Cache-Control"]  # shared caches must not keep it
+    # An anonymous page's tag never matches a member's page.
+    crossed = member.get(f"/posts/{post.slug}", headers={"If-None-Match": first.headers["ETag"]})
     assert crossed.status_code == 200
 
 

@@ -12,9 +12,8 @@ import os
 import re
 import signal
 import statistics
-import subprocess  # nosec B404 - starts the worker and `flask run` with fixed arguments
+import subprocess  # nosec B404 - for the Popen type (tests.servers.started runs them)
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ from tests.builders import make_user
 from tests.helpers import csrf_token
 from tests.mailsink import Inbox, free_port, smtp_server, text_of
 from tests.member_roles import own_app
-from tests.servers import ROOT, app_env, wait_until_up
+from tests.servers import app_env, started, wait_until_up
 
 FLASK = [sys.executable, "-m", "flask", "--app", "blogapp"]
 
@@ -78,25 +77,8 @@ def worker(database_url: str, smtp_port: int, **settings: str) -> Iterator[subpr
         "MAIL_RETRY_SECONDS": "0.2",
         **settings,
     }
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-        [*FLASK, "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
+    with started([*FLASK, "worker"], env) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.seek(0)
-        output = log.read().decode(errors="replace")
-        log.close()
-        if "Traceback" in output:
-            print(output[-5000:])
 
 
 def exactly_once(inbox: Inbox, expected: list[str], subject: str) -> None:
@@ -385,52 +367,41 @@ def test_flask_run_prints_every_email_with_its_links_when_no_mail_server_is_set(
     }
     env.update(app_env(f"sqlite:///{database}"), PYTHONUNBUFFERED="1")
     log = tmp_path / "server.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-            [*FLASK, "run", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+    command = [*FLASK, "run", "--port", str(port)]
+    with (
+        open(log, "wb") as output,
+        started(command, env, output=output, stop=signal.SIGINT) as process,
+    ):
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base, process=process)
+        http = requests.Session()
+        http.trust_env = False
+        page = http.get(base + "/auth/register", timeout=10).text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        password = "a long enough passphrase here"
+        response = http.post(
+            base + "/auth/register",
+            data={
+                "csrf_token": token,
+                "username": "newcomer",
+                "email": "newcomer@example.org",
+                "password": password,
+                "confirm": password,
+            },
+            allow_redirects=False,
+            timeout=10,
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(base, process=process)
-            http = requests.Session()
-            http.trust_env = False
-            page = http.get(base + "/auth/register", timeout=10).text
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-            password = "a long enough passphrase here"
-            response = http.post(
-                base + "/auth/register",
-                data={
-                    "csrf_token": token,
-                    "username": "newcomer",
-                    "email": "newcomer@example.org",
-                    "password": password,
-                    "confirm": password,
-                },
-                allow_redirects=False,
-                timeout=10,
-            )
-            assert response.status_code == 302
-            deadline = time.monotonic() + 10
-            link = None
-            while link is None and time.monotonic() < deadline:
-                printed = log.read_text(errors="replace")
-                match = re.search(r"(http://\S+/auth/confirm/[\w.\-]+)", printed)
-                link = match.group(1) if match else None
-                time.sleep(0.1)
-            assert link, log.read_text(errors="replace")[-3000:]
-            assert "To: newcomer@example.org" in printed
-            assert "Subject: Confirm your email address" in printed
-            confirm_path = re.search(r"/auth/confirm/[\w.\-]+", link).group(0)
-            page = http.get(base + confirm_path, timeout=10)
-            assert page.status_code == 200 and "Confirm email" in page.text
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        assert response.status_code == 302
+        deadline = time.monotonic() + 10
+        link = None
+        while link is None and time.monotonic() < deadline:
+            printed = log.read_text(errors="replace")
+            match = re.search(r"(http://\S+/auth/confirm/[\w.\-]+)", printed)
+            link = match.group(1) if match else None
+            time.sleep(0.1)
+        assert link, log.read_text(errors="replace")[-3000:]
+        assert "To: newcomer@example.org" in printed
+        assert "Subject: Confirm your email address" in printed
+        confirm_path = re.search(r"/auth/confirm/[\w.\-]+", link).group(0)
+        page = http.get(base + confirm_path, timeout=10)
+        assert page.status_code == 200 and "Confirm email" in page.text

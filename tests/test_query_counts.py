@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, Post, utcnow
-from tests.builders import make_category, make_post, make_user
+from tests.builders import make_category, make_comment, make_post, make_user
 
 TAGS = [f"topic {n}" for n in range(8)]
 
@@ -105,32 +105,29 @@ def test_list_pages_issue_the_same_statements_for_1_and_10_posts(app, client, bl
 
 
 def add_comments(post_id: int, count: int, start: int = 0) -> None:
-    """Threads with replies by members and guests, inserted directly (root_id set)."""
+    """Threads with replies by members and guests, saved as the app saves comments."""
     members = [make_user(display_name=f"Member {n}") for n in range(10)]
     base = utcnow() - timedelta(days=1)
+    post = db.session.get(Post, post_id)
     roots: list[Comment] = []
     for n in range(start, start + count):
-        comment = Comment(
-            post_id=post_id,
-            status=CommentStatus.APPROVED,
-            body_md=f"Comment {n}",
-            body_html=f"<p>Comment {n}</p>",
-            created_at=base + timedelta(seconds=n),
-        )
         if n % 3 == 0:
-            comment.guest_name, comment.guest_email = f"Guest {n}", f"g{n}@example.org"
+            who = {"guest_name": f"Guest {n}", "guest_email": f"g{n}@example.org"}
         else:
-            comment.user = members[n % len(members)]
-        if roots and n % 2:  # every other one is a reply, some of them to replies
-            parent = roots[-1]
-            comment.parent_id, comment.root_id = parent.id, parent.root_id
-        db.session.add(comment)
-        db.session.flush()
-        if comment.root_id is None:
-            comment.root_id = comment.id
+            who = {"user": members[n % len(members)]}
+        # Every other one is a reply, to the newest thread.
+        parent = roots[-1] if roots and n % 2 else None
+        comment = make_comment(
+            post,
+            f"Comment {n}",
+            CommentStatus.APPROVED,
+            parent,
+            commit=False,
+            created_at=base + timedelta(seconds=n),
+            **who,
+        )
+        if parent is None:
             roots.append(comment)
-    post = db.session.get(Post, post_id)
-    post.comment_count = (post.comment_count or 0) + count
     db.session.commit()
 
 

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from blogapp.extensions import db
 from blogapp.models import Comment, CommentStatus, User
 from blogapp.posts.services import archive_months
+from tests import helpers
 from tests.builders import make_category, make_comment, make_post, make_user
+from tests.conftest import BACKENDS
 from tests.helpers import AuthActions, csrf_token, post_form
 from tests.test_cache import enable_cache
 
@@ -87,16 +89,20 @@ NOT_FOUND_PATHS = [
 ]
 
 
-@pytest.fixture
-def blog(app):
-    with app.app_context():
-        make_category("News")
-        make_post(title="Only post")
+@pytest.fixture(scope="module", params=BACKENDS)
+def blog(request, tmp_path_factory):
+    """A blog of one category and one post, built once per database: 404 pages only read it."""
+    with helpers.shared_app(request, tmp_path_factory, "notfound") as app:
+        with app.app_context():
+            make_category("News")
+            make_post(title="Only post")
+        with helpers.kept_as_is(app):
+            yield app
 
 
 @pytest.mark.parametrize("path", NOT_FOUND_PATHS)
-def test_every_missing_page_gets_the_sites_404_page(blog, client, path):
-    response = client.get(path)
+def test_every_missing_page_gets_the_sites_404_page(blog, path):
+    response = blog.test_client().get(path)
     assert response.status_code == 404
     html = response.text
     assert "We couldn&#39;t find that page" in html or "We couldn't find that page" in html

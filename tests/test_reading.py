@@ -7,6 +7,7 @@ import pytest
 
 from blogapp.demo import read_article, seed_demo
 from blogapp.models import PostKind, PostStatus
+from tests import helpers
 from tests.builders import make_category, make_post, make_user
 
 SEED_SLUG = "empathy-in-action-fostering-patient-trust"
@@ -16,6 +17,9 @@ SEED_SLUG = "empathy-in-action-fostering-patient-trust"
 def seeded(app):
     with app.app_context():
         seed_demo()
+
+
+empty_site = helpers.empty_site_fixture("oddpaths")
 
 
 def test_home_shows_seed_article(client, seeded):
@@ -137,8 +141,8 @@ def test_home_paginates_ten_a_page(client, ctx):
         ("/static/../blogapp/config.py", 404),
     ],
 )
-def test_odd_paths_never_500(client, path, status):
-    response = client.get(path)
+def test_odd_paths_never_500(empty_site, path, status):
+    response = empty_site.test_client().get(path)
     assert response.status_code == status
     assert "The AlliedUP Co-op Blog" in response.text
     if status == 404:

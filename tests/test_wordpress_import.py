@@ -12,7 +12,9 @@ from blogapp.extensions import db
 from blogapp.models import Comment, Post, PostKind, PostStatus, Role, User
 from blogapp.wordpress.shortcodes import expand
 from blogapp.wordpress.wpautop import wpautop
+from tests import helpers
 from tests.builders import make_post, make_user
+from tests.conftest import BACKENDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wxr"
 SITE = FIXTURES / "coop-site.xml"
@@ -31,6 +33,19 @@ def imported(app, runner):
     result = import_file(runner, SITE)
     assert result.exit_code == 0, result.output
     return result
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def imported_site(request, tmp_path_factory):
+    """The same import once per database, for the tests that only read it: (app, result)."""
+    with helpers.shared_app(request, tmp_path_factory, "wxr") as app:
+        with app.app_context():
+            make_user(username="editor", email="existing@example.org", role=Role.AUTHOR)
+            make_post(title="Shift Swap Tips")
+        result = import_file(app.test_cli_runner(), SITE)
+        assert result.exit_code == 0, result.output
+        with helpers.kept_as_is(app):
+            yield app, result
 
 
 def snapshot(app) -> dict:
@@ -84,145 +99,155 @@ def test_caption_shortcode_becomes_figure_and_other_shortcodes_follow_the_rules(
 # The import, seen by readers ---------------------------------------------------------------
 
 
-def test_import_summary_counts_each_kind(imported):
-    out = imported.output
-    assert "Import committed." in out
-    for kind in ("attachment", "nav_menu_item", "revision", "pingback", "trackback"):
-        assert any(
-            line.startswith(kind) and line.rstrip().endswith("1") for line in out.splitlines()
-        ), kind
-    post_line = next(line for line in out.splitlines() if line.startswith("post "))
-    assert post_line.split()[1] == "7"
-    comment_line = next(line for line in out.splitlines() if line.startswith("comment "))
-    assert comment_line.split()[1] == "5"
+class TestTheImportedSite:
+    """What readers and staff find after the import. These tests only read it, so they
+    share one import per database (imported_site) instead of one import each."""
 
+    @pytest.fixture
+    def app(self, imported_site):
+        return imported_site[0]
 
-def test_classic_post_gets_paragraphs_contents_figure_and_no_script(client, imported):
-    page = client.get("/posts/welcome-to-the-co-op").text
-    assert "<p>We are a worker-owned co-op.<br>\nEvery nurse is an owner.</p>" in page
-    assert "<p>This second paragraph follows a blank line.</p>" in page
-    assert '<h2 id="getting-paid"><a href="#getting-paid" class="heading-anchor">' in page
-    assert page.count('href="#how-shifts-work"') == 2  # the heading's anchor and the contents
-    assert "<figcaption>The team at the spring meeting</figcaption>" in page
-    assert "alert(" not in page and "[gallery" not in page
-    assert "Every two weeks, [sic] on time." in page
+    @pytest.fixture
+    def imported(self, imported_site):
+        return imported_site[1]
 
+    def test_import_summary_counts_each_kind(self, imported):
+        out = imported.output
+        assert "Import committed." in out
+        for kind in ("attachment", "nav_menu_item", "revision", "pingback", "trackback"):
+            assert any(
+                line.startswith(kind) and line.rstrip().endswith("1") for line in out.splitlines()
+            ), kind
+        post_line = next(line for line in out.splitlines() if line.startswith("post "))
+        assert post_line.split()[1] == "7"
+        comment_line = next(line for line in out.splitlines() if line.startswith("comment "))
+        assert comment_line.split()[1] == "5"
 
-def test_block_editor_post_cdata_and_odd_unicode(client, imported):
-    page = client.get("/posts/unicode-post").text
-    assert "Ünïcödé — “quotes” 🩺 &amp; &lt;b&gt;CDATA&lt;/b&gt; ]]&gt; done" in page
-    assert "<p>Block editor paragraph with emoji 👩‍⚕️" in page and "שלום" in page
-    assert "CDATA end ]]&gt; survived." in page
-    assert "wp:paragraph" not in page and "<p><p>" not in page
-    assert "A hand-written excerpt." in client.get("/").text
+    def test_classic_post_gets_paragraphs_contents_figure_and_no_script(self, client, imported):
+        page = client.get("/posts/welcome-to-the-co-op").text
+        assert "<p>We are a worker-owned co-op.<br>\nEvery nurse is an owner.</p>" in page
+        assert "<p>This second paragraph follows a blank line.</p>" in page
+        assert '<h2 id="getting-paid"><a href="#getting-paid" class="heading-anchor">' in page
+        assert page.count('href="#how-shifts-work"') == 2  # the heading's anchor and the contents
+        assert "<figcaption>The team at the spring meeting</figcaption>" in page
+        assert "alert(" not in page and "[gallery" not in page
+        assert "Every two weeks, [sic] on time." in page
 
+    def test_block_editor_post_cdata_and_odd_unicode(self, client, imported):
+        page = client.get("/posts/unicode-post").text
+        assert "Ünïcödé — “quotes” 🩺 &amp; &lt;b&gt;CDATA&lt;/b&gt; ]]&gt; done" in page
+        assert "<p>Block editor paragraph with emoji 👩‍⚕️" in page and "שלום" in page
+        assert "CDATA end ]]&gt; survived." in page
+        assert "wp:paragraph" not in page and "<p><p>" not in page
+        assert "A hand-written excerpt." in client.get("/").text
 
-def test_statuses_private_scheduled_password_and_draft_are_not_public(client, app, imported):
-    for slug in ("staff-only-notes", "coming-soon", "members-only", "unfinished-idea"):
-        assert client.get(f"/posts/{slug}").status_code == 404
-    with app.app_context():
-        status = dict(db.session.execute(select(Post.slug, Post.status)).all())
-    assert status["staff-only-notes"] == PostStatus.DRAFT
-    assert status["coming-soon"] == PostStatus.SCHEDULED
-    assert status["members-only"] == PostStatus.DRAFT
-    assert "password-protected: imported as a draft" in imported.output
+    def test_statuses_private_scheduled_password_and_draft_are_not_public(
+        self, client, app, imported
+    ):
+        for slug in ("staff-only-notes", "coming-soon", "members-only", "unfinished-idea"):
+            assert client.get(f"/posts/{slug}").status_code == 404
+        with app.app_context():
+            status = dict(db.session.execute(select(Post.slug, Post.status)).all())
+        assert status["staff-only-notes"] == PostStatus.DRAFT
+        assert status["coming-soon"] == PostStatus.SCHEDULED
+        assert status["members-only"] == PostStatus.DRAFT
+        assert "password-protected: imported as a draft" in imported.output
 
+    def test_page_becomes_a_page_and_sticky_flag_is_kept(self, client, app, imported):
+        assert "We are nurses, aides and therapists." in client.get("/pages/about-us").text
+        with app.app_context():
+            about = db.session.scalar(select(Post).where(Post.slug == "about-us"))
+            welcome = db.session.scalar(select(Post).where(Post.wp_id == 101))
+            assert about.kind == PostKind.PAGE
+            assert welcome.sticky and welcome.body_format == "html"
+            assert welcome.category.slug == "news"  # first category; hierarchy flattened
+            assert {t.slug for t in welcome.tags} == {"staffing", "cafe-care", "nursing-tips"}
 
-def test_page_becomes_a_page_and_sticky_flag_is_kept(client, app, imported):
-    assert "We are nurses, aides and therapists." in client.get("/pages/about-us").text
-    with app.app_context():
-        about = db.session.scalar(select(Post).where(Post.slug == "about-us"))
-        welcome = db.session.scalar(select(Post).where(Post.wp_id == 101))
-        assert about.kind == PostKind.PAGE
-        assert welcome.sticky and welcome.body_format == "html"
-        assert welcome.category.slug == "news"  # first category; hierarchy flattened
-        assert {t.slug for t in welcome.tags} == {"staffing", "cafe-care", "nursing-tips"}
+    def test_authors_matched_by_email_or_created_without_password(self, app, imported):
+        with app.app_context():
+            users = {u.username: u for u in db.session.scalars(select(User))}
+            assert users["jane"].role == Role.AUTHOR and users["jane"].password_hash is None
+            assert users["jane"].display_name == "Jane Doe, RN"
+            assert users["gw-wp"].email is None and users["gw-wp"].password_hash is None
+            staff = db.session.scalar(select(Post).where(Post.wp_id == 103))
+            assert staff.author.username == "editor"  # matched by email, case-insensitively
+        assert "has no email" in imported.output
 
+    def test_comments_threaded_three_deep_with_statuses_and_truncated_ips(
+        self, client, app, imported
+    ):
+        with app.app_context():
+            post = db.session.scalar(select(Post).where(Post.wp_id == 101))
+            comments = {
+                c.wp_id: c
+                for c in db.session.scalars(select(Comment).where(Comment.post_id == post.id))
+            }
+            assert set(comments) == {11, 12, 13, 14, 15}  # no pingback, trackback or trashed one
+            top, reply, third = comments[11], comments[12], comments[13]
+            assert top.parent_id is None and top.root_id == top.id
+            assert reply.parent_id == top.id and reply.root_id == top.id
+            assert third.parent_id == reply.id and third.root_id == top.id
+            assert (comments[14].status, comments[15].status) == ("pending", "spam")
+            assert top.ip == "203.0.113.0" and reply.ip == "2001:db8:abcd::"
+            assert (
+                top.guest_name == "Maria Lopez" and top.guest_website == "https://maria.example.net"
+            )
+            assert reply.user.username == "jane"
+            assert third.guest_website == ""  # javascript: dropped
+            assert "<script" not in third.body_html and "alert" not in third.body_html
+            assert "javascript:" not in third.body_html
+            assert (
+                'href="https://alliedup.example/jobs" rel="nofollow ugc noopener"'
+                in third.body_html
+            )
+            assert "<script>" in third.body_md  # the original text is kept as the source
+            assert post.comment_count == 3
+        assert "3 comments" in client.get("/").text
 
-def test_authors_matched_by_email_or_created_without_password(app, imported):
-    with app.app_context():
-        users = {u.username: u for u in db.session.scalars(select(User))}
-        assert users["jane"].role == Role.AUTHOR and users["jane"].password_hash is None
-        assert users["jane"].display_name == "Jane Doe, RN"
-        assert users["gw-wp"].email is None and users["gw-wp"].password_hash is None
-        staff = db.session.scalar(select(Post).where(Post.wp_id == 103))
-        assert staff.author.username == "editor"  # matched by email, case-insensitively
-    assert "has no email" in imported.output
+    # Old links ----------------------------------------------------------------------------------
 
-
-def test_comments_threaded_three_deep_with_statuses_and_truncated_ips(client, app, imported):
-    with app.app_context():
-        post = db.session.scalar(select(Post).where(Post.wp_id == 101))
-        comments = {
-            c.wp_id: c
-            for c in db.session.scalars(select(Comment).where(Comment.post_id == post.id))
-        }
-        assert set(comments) == {11, 12, 13, 14, 15}  # no pingback, trackback or trashed one
-        top, reply, third = comments[11], comments[12], comments[13]
-        assert top.parent_id is None and top.root_id == top.id
-        assert reply.parent_id == top.id and reply.root_id == top.id
-        assert third.parent_id == reply.id and third.root_id == top.id
-        assert (comments[14].status, comments[15].status) == ("pending", "spam")
-        assert top.ip == "203.0.113.0" and reply.ip == "2001:db8:abcd::"
-        assert top.guest_name == "Maria Lopez" and top.guest_website == "https://maria.example.net"
-        assert reply.user.username == "jane"
-        assert third.guest_website == ""  # javascript: dropped
-        assert "<script" not in third.body_html and "alert" not in third.body_html
-        assert "javascript:" not in third.body_html
-        assert 'href="https://alliedup.example/jobs" rel="nofollow ugc noopener"' in third.body_html
-        assert "<script>" in third.body_md  # the original text is kept as the source
-        assert post.comment_count == 3
-    assert "3 comments" in client.get("/").text
-
-
-# Old links ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        ("/2023/04/05/welcome-to-the-co-op/", "/posts/welcome-to-the-co-op"),
-        ("/2023/05/01/%C3%BCnicode-post/", "/posts/unicode-post"),
-        ("/2023/05/04/shift-swap-tips/", "/posts/shift-swap-tips-2"),  # slug was taken here
-        ("/?p=101", "/posts/welcome-to-the-co-op"),
-        ("/?page_id=106", "/pages/about-us"),
-        ("/?p=106", "/pages/about-us"),
-    ],
-)
-def test_old_wordpress_links_redirect_permanently(client, imported, old, new):
-    response = client.get(old)
-    assert response.status_code == 301
-    assert response.headers["Location"] == new
-    assert client.get(new).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "old",
-    [
-        "/2023/05/02/staff-only-notes/",
-        "/2020/01/01/welcome-to-the-co-op/",
-        "/2023/04/05/nope/",
-        "/2023/13/45/welcome-to-the-co-op/",
-    ],
-)
-def test_old_links_to_hidden_or_unknown_posts_are_not_found(client, imported, old):
-    assert client.get(old).status_code == 404
-
-
-def test_p_naming_a_draft_or_nothing_shows_the_home_page(client, imported):
-    for query in ("/?p=103", "/?p=999999", "/?p=abc", "/?page_id=-1"):
-        response = client.get(query)
-        assert response.status_code == 200, query
-        assert "Welcome to the Co-op" in response.text
-
-
-def test_duplicate_slug_keeps_the_existing_post_and_warns(client, imported):
-    assert "slug 'shift-swap-tips' was taken; it is now 'shift-swap-tips-2'" in imported.output
-    assert (
-        "The WordPress post whose slug is taken here."
-        in client.get("/posts/shift-swap-tips-2").text
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ("/2023/04/05/welcome-to-the-co-op/", "/posts/welcome-to-the-co-op"),
+            ("/2023/05/01/%C3%BCnicode-post/", "/posts/unicode-post"),
+            ("/2023/05/04/shift-swap-tips/", "/posts/shift-swap-tips-2"),  # slug was taken here
+            ("/?p=101", "/posts/welcome-to-the-co-op"),
+            ("/?page_id=106", "/pages/about-us"),
+            ("/?p=106", "/pages/about-us"),
+        ],
     )
-    assert "Some words about care." in client.get("/posts/shift-swap-tips").text
+    def test_old_wordpress_links_redirect_permanently(self, client, imported, old, new):
+        response = client.get(old)
+        assert response.status_code == 301
+        assert response.headers["Location"] == new
+        assert client.get(new).status_code == 200
+
+    @pytest.mark.parametrize(
+        "old",
+        [
+            "/2023/05/02/staff-only-notes/",
+            "/2020/01/01/welcome-to-the-co-op/",
+            "/2023/04/05/nope/",
+            "/2023/13/45/welcome-to-the-co-op/",
+        ],
+    )
+    def test_old_links_to_hidden_or_unknown_posts_are_not_found(self, client, imported, old):
+        assert client.get(old).status_code == 404
+
+    def test_p_naming_a_draft_or_nothing_shows_the_home_page(self, client, imported):
+        for query in ("/?p=103", "/?p=999999", "/?p=abc", "/?page_id=-1"):
+            response = client.get(query)
+            assert response.status_code == 200, query
+            assert "Welcome to the Co-op" in response.text
+
+    def test_duplicate_slug_keeps_the_existing_post_and_warns(self, client, imported):
+        assert "slug 'shift-swap-tips' was taken; it is now 'shift-swap-tips-2'" in imported.output
+        assert (
+            "The WordPress post whose slug is taken here."
+            in client.get("/posts/shift-swap-tips-2").text
+        )
+        assert "Some words about care." in client.get("/posts/shift-swap-tips").text
 
 
 # Safe to run again, dry runs, hostile and broken files ---------------------------------------

@@ -25,13 +25,9 @@ from ..auth.forms import (
     ProfileForm,
 )
 from ..errors import form_again_on_csrf_failure
-from ..forms import ButtonForm
+from ..forms import ButtonForm, form_status
 from ..permissions import member_required
 from . import bp
-
-
-def _status(form) -> int:
-    return 400 if request.method == "POST" else 200
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -52,7 +48,7 @@ def profile():
             uploads.delete_image(replaced, current_app.config["UPLOAD_DIR"])
             flash("Your profile was saved.")
             return redirect(url_for("account.profile"))
-    return render_template("account/profile.html", form=form, resend=ButtonForm()), _status(form)
+    return render_template("account/profile.html", form=form, resend=ButtonForm()), form_status()
 
 
 AVATAR_SIZE = 256  # pixels square: twice the largest it shows, for sharp screens
@@ -90,7 +86,7 @@ def password():
         mails.send_security_notice(user, "password_changed", signin.current_record())
         flash("Your password was changed. You were signed out everywhere else.")
         return redirect(url_for("account.profile"))
-    return render_template("account/password.html", form=form), _status(form)
+    return render_template("account/password.html", form=form), form_status()
 
 
 @bp.route("/email", methods=["GET", "POST"])
@@ -107,7 +103,7 @@ def email():
         mails.send_email_change(current_user, form.email.data)
         flash(f"We sent a link to {form.email.data}: your address changes once you confirm it.")
         return redirect(url_for("account.profile"))
-    return render_template("account/email.html", form=form), _status(form)
+    return render_template("account/email.html", form=form), form_status()
 
 
 @bp.get("/export")
@@ -133,7 +129,7 @@ def delete():
     if problem or not form.validate_on_submit():
         if problem:
             flash(problem, "error")
-        status = 409 if problem and request.method == "POST" else _status(form)
+        status = 409 if problem and request.method == "POST" else form_status()
         return render_template("account/delete.html", form=form, problem=problem), status
     if not current_user.check_password(form.current.data):
         form.current.errors.append("That isn't your password.")

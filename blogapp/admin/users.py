@@ -39,6 +39,17 @@ def _target(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
+def _change(change, done: str):
+    """Make an admin's change (a function); say it was done, or why it was refused."""
+    try:
+        change()
+    except services.RoleError as error:
+        flash(str(error), "error")
+    else:
+        flash(done)
+    return _back()
+
+
 @bp.post("/users/<int:user_id>/role")
 @admin_required
 def change_role(user_id: int):
@@ -46,13 +57,10 @@ def change_role(user_id: int):
     role = request.form.get("role", "")
     if role not in {r.value for r in Role}:
         abort(400, "Choose member, author, editor or admin.")
-    try:
-        services.change_role(user, role, actor=current_user)
-    except services.RoleError as error:
-        flash(str(error), "error")
-        return _back()
-    flash(f"{user.username} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
-    return _back()
+    return _change(
+        lambda: services.change_role(user, role, actor=current_user),
+        f"{user.username} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.",
+    )
 
 
 @bp.post("/users/<int:user_id>/suspend")
@@ -62,26 +70,20 @@ def suspend(user_id: int):
     if user.id == current_user.id:
         flash("You can't suspend yourself.", "error")
         return _back()
-    try:
-        services.set_suspended(user, True, actor=current_user)
-    except services.RoleError as error:
-        flash(str(error), "error")
-        return _back()
-    flash(f"{user.username} is suspended and signed out everywhere.")
-    return _back()
+    return _change(
+        lambda: services.set_suspended(user, True, actor=current_user),
+        f"{user.username} is suspended and signed out everywhere.",
+    )
 
 
 @bp.post("/users/<int:user_id>/reinstate")
 @admin_required
 def reinstate(user_id: int):
     user = _target(user_id)
-    try:
-        services.set_suspended(user, False, actor=current_user)
-    except services.RoleError as error:
-        flash(str(error), "error")
-        return _back()
-    flash(f"{user.username} is reinstated.")
-    return _back()
+    return _change(
+        lambda: services.set_suspended(user, False, actor=current_user),
+        f"{user.username} is reinstated.",
+    )
 
 
 @bp.post("/users/<int:user_id>/reviewer")

@@ -36,6 +36,24 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _new_password(label: str):
+    """A password being chosen: the strength rules, and a hint for password managers."""
+    return PasswordField(
+        label,
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
+    )
+
+
+def _password_again(label: str):
+    """The same new password typed again (the form's `password` field)."""
+    return PasswordField(
+        label,
+        render_kw=NEW_PASSWORD,
+        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
+    )
+
+
 class LoginForm(FlaskForm):
     login = StringField(
         "Email or username",
@@ -56,16 +74,8 @@ class RegisterForm(FlaskForm):
     email = StringField(
         "Email", filters=[_strip], validators=[DataRequired(), Length(max=EMAIL_MAX), _email_rule]
     )
-    password = PasswordField(
-        "Password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
-    )
-    confirm = PasswordField(
-        "Confirm password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
-    )
+    password = _new_password("Password")
+    confirm = _password_again("Confirm password")
     submit = SubmitField("Create account")
 
 
@@ -78,16 +88,8 @@ class EmailForm(FlaskForm):
 class ResetForm(FlaskForm):
     """A new password, typed twice (reset and password change share these fields)."""
 
-    password = PasswordField(
-        "New password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), Length(max=PASSWORD_FIELD_MAX), _new_password_rule],
-    )
-    confirm = PasswordField(
-        "Confirm new password",
-        render_kw=NEW_PASSWORD,
-        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
-    )
+    password = _new_password("New password")
+    confirm = _password_again("Confirm new password")
 
 
 def _one_line(value):

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from ..comments.moderation import truncate_ip
 from ..extensions import db, limiter
-from ..forms import ButtonForm
+from ..forms import ButtonForm, form_status
 from ..models import User
 from ..permissions import member_required
 from . import bp as auth_bp
@@ -37,7 +37,7 @@ from .security_forms import (
     PasskeySignInForm,
     PasswordConfirmForm,
 )
-from .views import _limit, safe_next
+from .views import SIGNIN_LIMIT, SUSPENDED_SIGNIN, _limit, post_limit, signed_in
 
 bp = Blueprint("account_security", __name__)
 
@@ -155,7 +155,7 @@ def totp_start():
 
 @bp.route("/security/totp", methods=["GET", "POST"])
 @member_required
-@limiter.limit(_limit("RATELIMIT_TWO_FACTOR", "10 per minute;60 per hour"), methods=["POST"])
+@post_limit("RATELIMIT_TWO_FACTOR", "10 per minute;60 per hour")
 def totp_enrol():
     user = _user()
     secret = twofactor.pending_secret(user)
@@ -174,7 +174,6 @@ def totp_enrol():
         form.code.errors.append("That code doesn't match. Check your app's clock and try again.")
     uri = twofactor.provisioning_uri(user, secret, current_app.config["BLOG_TITLE"])
     svg = twofactor.qr_svg(uri).split("?>", 1)[-1]  # the XML declaration can't sit in HTML
-    status = 400 if request.method == "POST" else 200
     return (
         render_template(
             "account_security/totp_enrol.html",
@@ -183,7 +182,7 @@ def totp_enrol():
             spaced=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             qr=Markup(svg),  # nosec B704 - qrcode made it from our own URI: a <path>
         ),
-        status,
+        form_status(),
         NO_STORE,
     )
 
@@ -284,12 +283,9 @@ def _code_key() -> str:
 
 
 @auth_bp.route("/two-factor", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_SIGNIN", "10 per minute;60 per hour"), methods=["POST"])
-@limiter.limit(
-    _limit("RATELIMIT_SIGNIN_CODE", "5 per 5 minutes;20 per hour"),
-    methods=["POST"],
-    key_func=_code_key,
-    scope="signin-code",
+@post_limit(*SIGNIN_LIMIT)
+@post_limit(
+    "RATELIMIT_SIGNIN_CODE", "5 per 5 minutes;20 per hour", key_func=_code_key, scope="signin-code"
 )
 def two_factor():
     found = signin.pending()
@@ -300,18 +296,16 @@ def two_factor():
     if form.validate_on_submit():
         kind = twofactor.verify(user, form.code.data)
         if kind is not None:
-            signin.sign_in(user, remember=data.get("remember", False))
-            flash("You are signed in.")
+            response = signed_in(user, data.get("next"), remember=data.get("remember", False))
             if kind == "recovery":
                 left = twofactor.recovery_codes_left(user)
                 flash(
                     f"You used a recovery code: {left} left. Make new ones if that's few.",
                     "warning",
                 )
-            return redirect(safe_next(data.get("next")))
+            return response
         form.code.errors.append("That code isn't right, or was already used.")
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/two_factor.html", form=form), status
+    return render_template("auth/two_factor.html", form=form), form_status()
 
 
 @auth_bp.post("/passkey/options")
@@ -337,10 +331,8 @@ def passkey_signin():
     except passkeys.PasskeyError as error:
         return _login_again(str(error))
     if user is None or user.suspended:
-        return _login_again("This account is suspended. Contact the site's admins.", 403)
-    signin.sign_in(user, method="passkey")
-    flash("You are signed in.")
-    return redirect(safe_next(request.args.get("next")))
+        return _login_again(SUSPENDED_SIGNIN, 403)
+    return signed_in(user, request.args.get("next"), method="passkey")
 
 
 def _login_again(message: str, status: int = 400):

@@ -12,7 +12,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from ..errors import form_again_on_csrf_failure
 from ..extensions import limiter
-from ..forms import ButtonForm
+from ..forms import ButtonForm, form_status
 from . import accounts, bp, lockout, mails, services, signin, twofactor
 from .forms import EmailForm, LoginForm, RegisterForm, ResetForm
 
@@ -20,6 +20,23 @@ from .forms import EmailForm, LoginForm, RegisterForm, ResetForm
 def _limit(name: str, default: str):
     """A limit read from the config at request time (e.g. RATELIMIT_SIGNIN), so tests can set it."""
     return lambda: current_app.config.get(name, default)
+
+
+def post_limit(name: str, default: str, **options):
+    """A rate limit on a form's POSTs (its GETs are free), read from config setting name."""
+    return limiter.limit(_limit(name, default), methods=["POST"], **options)
+
+
+# Every way in (password, then perhaps a code; or a passkey) shares these.
+SIGNIN_LIMIT = ("RATELIMIT_SIGNIN", "10 per minute;60 per hour")
+SUSPENDED_SIGNIN = "This account is suspended. Contact the site's admins."
+
+
+def signed_in(user, next_url: str | None, *, remember: bool = False, method: str = "password"):
+    """The last step of every way in: a fresh session (fixation), then on to next_url."""
+    signin.sign_in(user, remember=remember, method=method)
+    flash("You are signed in.")
+    return redirect(safe_next(next_url))
 
 
 def _email_key() -> str:
@@ -68,7 +85,7 @@ def end_stale_session():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_SIGNIN", "10 per minute;60 per hour"), methods=["POST"])
+@post_limit(*SIGNIN_LIMIT)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -79,18 +96,17 @@ def login():
             raise TooManyRequests(retry_after=wait)
         user = services.authenticate(form.login.data, form.password.data)
         if user is not None and user.suspended:
-            flash("This account is suspended. Contact the site's admins.", "error")
+            flash(SUSPENDED_SIGNIN, "error")
             return render_template("auth/login.html", form=form), 403
         if user is not None and twofactor.is_enabled(user):
             next_url = safe_next(request.args.get("next"))
             signin.begin_second_step(user, remember=form.remember.data, next_url=next_url)
             return redirect(url_for("auth.two_factor"))
         if user is not None:
-            signin.sign_in(user, remember=form.remember.data)  # a fresh session (fixation)
-            flash("You are signed in.")
+            response = signed_in(user, request.args.get("next"), remember=form.remember.data)
             if not user.is_confirmed:
                 flash("Please confirm your email address: use the link we emailed you.", "warning")
-            return redirect(safe_next(request.args.get("next")))
+            return response
         lockout.failed(account, address)
         flash("That email/username and password don't match an account.", "error")
         return render_template("auth/login.html", form=form), 400
@@ -108,13 +124,11 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @form_again_on_csrf_failure
-@limiter.limit(_limit("RATELIMIT_REGISTER", "5 per minute;20 per day"), methods=["POST"])
+@post_limit("RATELIMIT_REGISTER", "5 per minute;20 per day")
 def register():
     form = RegisterForm()
     if not form.validate_on_submit():
-        return render_template(
-            "auth/register.html", form=form
-        ), 400 if request.method == "POST" else 200
+        return render_template("auth/register.html", form=form), form_status()
     # An address that has an account gets the same answer as a new one (its owner is
     # emailed instead), so the form can't be used to learn who is a member. Nobody is
     # signed in by registering: that too would tell the two apart.
@@ -155,7 +169,7 @@ def confirm(token: str):
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_RESEND", "3 per 10 minutes;10 per day"), methods=["POST"])
+@post_limit("RATELIMIT_RESEND", "3 per 10 minutes;10 per day")
 @login_required
 def resend_confirmation():
     form = ButtonForm()
@@ -170,19 +184,12 @@ def resend_confirmation():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit(_limit("RATELIMIT_RESET", "5 per minute;30 per day"), methods=["POST"])
-@limiter.limit(
-    _limit("RATELIMIT_RESET_ACCOUNT", "5 per hour"),
-    methods=["POST"],
-    key_func=_email_key,
-    scope="reset-account",
-)
+@post_limit("RATELIMIT_RESET", "5 per minute;30 per day")
+@post_limit("RATELIMIT_RESET_ACCOUNT", "5 per hour", key_func=_email_key, scope="reset-account")
 def reset_request():
     form = EmailForm()
     if not form.validate_on_submit():
-        return render_template(
-            "auth/reset_request.html", form=form
-        ), 400 if request.method == "POST" else 200
+        return render_template("auth/reset_request.html", form=form), form_status()
     user = services.find_by_email(form.email.data)
     if user is not None and not user.suspended and user.email:
         mails.send_reset(user)  # queued: the answer never waits for (or reveals) SMTP
@@ -201,9 +208,7 @@ def reset(token: str):
         return render_template("auth/link_invalid.html", what="reset"), 400
     form = ResetForm()
     if not form.validate_on_submit():
-        return render_template(
-            "auth/reset.html", form=form
-        ), 400 if request.method == "POST" else 200
+        return render_template("auth/reset.html", form=form), form_status()
     services.reset_password(user, form.password.data)
     logout_user()
     session.clear()

@@ -10,6 +10,8 @@ Where each part lives
 - ``fast_path.py``: the WSGI layer that answers cookieless visitors before Flask runs;
 - ``shared.py``: shared pages for everyone else (members): rendered once per generation
   for nobody in particular, with per-viewer parts filled in per request;
+- ``cache_control.py``: what browsers and shared caches (nginx, a CDN) may keep, and that
+  any answer setting a cookie is private;
 - ``static_files.py``: fingerprinted static URLs with a one-year lifetime.
 
 How the page cache stays correct
@@ -46,19 +48,26 @@ Time also changes pages without a write: a scheduled post appears when its momen
 Each generation remembers the next such moment; once it passes, the generation is bumped.
 Entries also expire after ``PAGE_CACHE_TIMEOUT`` seconds as a backstop.
 
-*CSRF on cached pages.* Flask-WTF's token is tied to the visitor's session, so a page can't
-be stored with the token of whoever rendered it. When a page is stored, the signed token
-that request used is replaced by ``CSRF_PLACEHOLDER``; when it is served, the placeholder is
-replaced by the current visitor's own token (``generate_csrf()``, which also starts their
-session when they have none; for a visitor with no cookies at all, :class:`FastHits` does
-the same before Flask runs). Their comment form then posts exactly as if the page had
-been rendered for them. A page that already contains the placeholder text (someone typed
-it) is never stored, so no visitor's token can be planted into a link.
+*Forms on cached pages.* The guest comment and reply forms carry the guest token
+(``blogapp/guest_token.py``): tied to no session, the same for everyone for ten minutes,
+taken only from this site's own pages. So those pages are the same bytes for every
+anonymous visitor, start no session and may be kept by shared caches too (see
+``cache_control.py``). Any other form's token is Flask-WTF's, which is tied to the
+visitor's session, so a page can't be stored with the token of whoever rendered it. When
+a page is stored, the signed token that request used is replaced by ``CSRF_PLACEHOLDER``;
+when it is served, the placeholder is replaced by the current visitor's own token
+(``generate_csrf()``, which also starts their session when they have none; for a visitor
+with no cookies at all, :class:`FastHits` does the same before Flask runs). Their form then
+posts exactly as if the page had been rendered for them. A page that already contains the
+placeholder text (someone typed it) is never stored, so no visitor's token can be planted
+into a link.
 
 HTTP caching: GET answers of text types carry an ``ETag`` (a hash of the page with the
-per-request signed token taken out, plus the visitor's session token, so it is stable per
-visitor and differs between visitors) and ``Cache-Control: no-cache`` (browsers revalidate,
-so changes show at once); a matching ``If-None-Match`` or ``If-Modified-Since`` gets 304.
+per-request signed token taken out, plus the visitor's session token when it carries one,
+so such a page's tag is stable per visitor and differs between visitors). A page that may
+be shared says ``public, max-age=0, s-maxage=1, stale-while-revalidate=1`` (browsers
+revalidate, so changes show at once; a proxy keeps it a second); every other page is
+``private``. A matching ``If-None-Match`` or ``If-Modified-Since`` gets 304.
 Static files get ``?v=<content hash>`` in their URLs and a one-year immutable lifetime.
 """
 
@@ -68,7 +77,7 @@ import os
 
 from flask import Flask
 
-from . import invalidation, pages, shared, static_files
+from . import cache_control, invalidation, pages, shared, static_files
 from .answer import CSRF_PLACEHOLDER, cached_answer
 from .fast_path import FastHits
 from .invalidation import bump_generation
@@ -104,6 +113,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "PAGE_CACHE_GENERATION_FILE", os.path.join(app.instance_path, "page-cache-generation")
     )
+    cache_control.init_app(app)  # before FastHits: it makes cookies with the session interface
     cache = PageCache(app) if app.config.get("PAGE_CACHE_ENABLED") else None
     app.extensions["page_cache"] = cache
     if cache is not None:

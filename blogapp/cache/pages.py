@@ -1,6 +1,7 @@
 """The Flask path: which views are cached, hits for visitors with a session, and storing.
 
-Every GET page also gets its ETag, ``Cache-Control`` and 304s here, cached or not.
+Every GET page also gets its ETag, ``Cache-Control`` (``cache_control``) and 304s here,
+cached or not.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from flask import Flask, current_app, g, has_app_context, request, session
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import Headers
 
+from . import cache_control
 from .answer import CSRF_PLACEHOLDER, cached_answer, entry_headers, etag_with_secret
 from .store import Entry, page_key
 
@@ -132,11 +134,12 @@ def finish_response(response):
     ):
         return response
     body, has_token = _without_token(response.get_data())
-    storable = state is not None and _storable(response, body)
-    if has_token or "_user_id" in session:
-        response.cache_control.private = True  # it carries this visitor's token or name
-    if not response.cache_control.no_store and response.cache_control.max_age is None:
-        response.cache_control.no_cache = True  # browsers revalidate: changes show at once
+    shareable = _storable(response, body) and is_public(request.endpoint)
+    storable = state is not None and shareable
+    if shareable and not has_token:
+        cache_control.allow_shared(response, current_app.config)
+    else:  # it carries this visitor's token, name or held comment, or isn't marked public
+        cache_control.keep_private(response)
     if storable:
         return _store(response, state, body, has_token, _digest(body))
     if not response.get_etag()[0]:

@@ -9,6 +9,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.accounts import AccountError, normalize_email
+from ..guest_token import GuestFormCSRF
 from ..inputs import optional_int
 from . import moderation
 from .services import Draft
@@ -20,14 +21,22 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class CommentForm(FlaskForm):
-    body = TextAreaField(
+def _body_field() -> TextAreaField:
+    """A comment's text, new or edited: the same label and limits."""
+    return TextAreaField(
         "Comment",
         validators=[
             DataRequired("Write your comment."),
             Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
         ],
     )
+
+
+class CommentForm(FlaskForm):
+    class Meta:
+        csrf_class = GuestFormCSRF  # guests' pages carry the shared guest token
+
+    body = _body_field()
     name = StringField(
         "Name",
         filters=[_strip],
@@ -57,6 +66,12 @@ class CommentForm(FlaskForm):
             del form.email
             del form.website
         return form
+
+    @property
+    def token(self) -> str | None:
+        """The form token its page carries (None with CSRF off)."""
+        field = self._fields.get("csrf_token")
+        return field.current_token if field is not None else None
 
     @property
     def for_guest(self) -> bool:
@@ -97,13 +112,7 @@ class CommentForm(FlaskForm):
 
 
 class EditCommentForm(FlaskForm):
-    body = TextAreaField(
-        "Comment",
-        validators=[
-            DataRequired("Write your comment."),
-            Length(max=BODY_MAX, message=f"Keep comments under {BODY_MAX} characters."),
-        ],
-    )
+    body = _body_field()
 
 
 class WordListForm(FlaskForm):

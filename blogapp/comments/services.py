@@ -139,18 +139,24 @@ def recount(post: Post) -> None:
         db.session.execute(
             select(Post.id).where(Post.id == post.id).with_for_update(key_share=True)
         )
+    store_counts(Post.id == post.id)
+    db.session.expire(post, ["comment_count", "updated_at"])
+
+
+def store_counts(*which_posts) -> None:
+    """comment_count = approved comments, in one UPDATE for the posts which_posts selects
+    (the importer's many, recount's one); updated_at stays: a comment is no edit."""
     approved = (
         select(func.count(Comment.id))
-        .where(Comment.post_id == post.id, Comment.status == CommentStatus.APPROVED)
+        .where(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
         .scalar_subquery()
     )
     db.session.execute(
         update(Post)
-        .where(Post.id == post.id)
+        .where(*which_posts)
         .values(comment_count=approved, updated_at=Post.updated_at)
         .execution_options(synchronize_session=False)
     )
-    db.session.expire(post, ["comment_count", "updated_at"])
 
 
 # ---------------------------------------------------------------- editing and deleting

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 from flask import current_app, g, request, session, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -446,28 +445,28 @@ def _form_area(closed, viewer: str, form, slug: str, notice: str) -> str:
     return macro(closed, viewer, form, PostFacts(0, slug, None), notice)
 
 
-# A fresh form's markup differs between viewers only in its CSRF token and time stamp,
-# and WTForms took longer to render it than the rest of a member's page: it is rendered
-# once per post and kind of viewer (in this app), and those two values put in per request.
+# A fresh form's markup differs between viewers only in its token (the session's, or the
+# guests' shared one) and time stamp, and WTForms took longer to render it than the rest
+# of a member's page: it is rendered once per post and kind of viewer (in this app), and
+# the form's own two values put in per request.
 _FRESH_FORMS_LIMIT = 1000
-_TOKEN_MARK, _STAMP_MARK = "\x00csrf-token\x00", "\x00form-stamp\x00"
+_TOKEN_MARK, _STAMP_MARK = "\x00form-token\x00", "\x00form-stamp\x00"
 
 
 def _fresh_form(slug: str, viewer: str) -> str:
+    form = CommentForm.for_user(current_user)
+    token, stamp = form.token or "", form.stamp.data
     made = current_app.extensions.setdefault("fresh_comment_forms", {})
-    key = (slug, viewer, request.path)  # the guest's sign-in link returns to the page
-    token = generate_csrf()
+    key = (slug, viewer, request.path, bool(token))  # the guest's sign-in link returns here
     html = made.get(key)
     if html is None:
-        form = CommentForm.for_user(current_user)
         html = _form_area(None, viewer, form, slug, "")
-        html = html.replace(token, _TOKEN_MARK).replace(form.stamp.data, _STAMP_MARK)
+        if token:
+            html = html.replace(token, _TOKEN_MARK)
+        html = html.replace(stamp, _STAMP_MARK)
         if len(made) >= _FRESH_FORMS_LIMIT:
             made.clear()
         made[key] = html
-        stamp = form.stamp.data
-    else:
-        stamp = moderation.form_stamp()  # as CommentForm.for_user makes it
     return Markup(html.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
 
 

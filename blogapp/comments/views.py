@@ -9,6 +9,7 @@ from ..cache import public_page
 from ..errors import form_again_on_csrf_failure
 from ..extensions import csrf
 from ..forms import ButtonForm
+from ..guest_token import guest_form
 from ..inputs import optional_int
 from ..models import Comment, CommentStatus, User
 from ..posts import services as post_services
@@ -55,6 +56,7 @@ def comment_url(comment: Comment) -> str:
 
 
 @bp.post("/posts/<slug>/comments")
+@guest_form
 @form_again_on_csrf_failure
 def create(slug: str):
     post = post_services.visible_post_or_404(slug)

@@ -83,21 +83,10 @@ def seed_demo() -> list[str]:
         ensure_demo_user(DEMO_ADMIN, Role.ADMIN)
         created.append(f"demo admin {DEMO_ADMIN['username']}")
     meta, body = read_article()
-    slug = slugify(meta["title"])
-    if db.session.scalar(select(Post.id).where(Post.slug == slug)) is None:
-        post = Post(
-            title=meta["title"],
-            slug=slug,
-            body_md=body,
-            status=PostStatus.PUBLISHED,
-            published_at=PUBLISHED_AT,
-            author=author,
-            category=categories.get(meta.get("category", "")),
-            tags=post_services.tags_from_names(meta.get("tags", "").split(",")),
-        )
-        post_services.render_content(post)
-        db.session.add(post)
-        created.append(f"post {slug}")
+    if _missing(meta):
+        category = categories.get(meta.get("category", ""))
+        tags = post_services.tags_from_names(meta.get("tags", "").split(","))
+        created.append("post " + _publish(meta, body, author, category=category, tags=tags))
     created += ensure_pages(author)
     db.session.commit()
     return created
@@ -108,22 +97,30 @@ def ensure_pages(author: User) -> list[str]:
     created = []
     for path in PAGES:
         meta, body = read_article(path)
-        slug = slugify(meta["title"])
-        if db.session.scalar(select(Post.id).where(Post.slug == slug)) is not None:
-            continue
-        page = Post(
-            kind=PostKind.PAGE,
-            title=meta["title"],
-            slug=slug,
-            body_md=body,
-            status=PostStatus.PUBLISHED,
-            published_at=PUBLISHED_AT,
-            author=author,
-        )
-        post_services.render_content(page)
-        db.session.add(page)
-        created.append(f"page {slug}")
+        if _missing(meta):
+            created.append("page " + _publish(meta, body, author, kind=PostKind.PAGE))
     return created
+
+
+def _missing(meta: dict[str, str]) -> bool:
+    slug = slugify(meta["title"])
+    return db.session.scalar(select(Post.id).where(Post.slug == slug)) is None
+
+
+def _publish(meta: dict[str, str], body: str, author: User, **fields) -> str:
+    """The article, rendered and published on the demo date; returns its slug."""
+    post = Post(
+        title=meta["title"],
+        slug=slugify(meta["title"]),
+        body_md=body,
+        status=PostStatus.PUBLISHED,
+        published_at=PUBLISHED_AT,
+        author=author,
+        **fields,
+    )
+    post_services.render_content(post)
+    db.session.add(post)
+    return post.slug
 
 
 def sign_in_instructions() -> str:

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 
 from .. import uploads
+from ..forms import form_status
 from ..permissions import author_required
 from ..posts.services import paginate
 from . import bp, services
@@ -108,5 +109,6 @@ def delete(image_id: int):
         uploads.delete_image(services.delete(image), current_app.config["UPLOAD_DIR"])
         flash("The image was deleted.")
         return redirect(url_for("media.library"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("media/delete.html", image=image, form=form, used_in=used_in), status
+    return render_template(
+        "media/delete.html", image=image, form=form, used_in=used_in
+    ), form_status()

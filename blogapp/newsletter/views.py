@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..cache import public_page, viewer_part
 from ..extensions import csrf, limiter
-from ..forms import ButtonForm
+from ..forms import ButtonForm, form_status
 from ..models import Frequency, SubscriberStatus
 from ..permissions import member_required
 from ..posts import authoring_services
@@ -42,8 +42,7 @@ def _form(form_class, **kwargs):
 def subscribe():
     form = _form(SubscribeForm)
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("newsletter/subscribe.html", form=form), status
+        return render_template("newsletter/subscribe.html", form=form), form_status()
     services.subscribe(form.email.data, form.choices())
     # The same words whether the address was new, waiting, subscribed or capped.
     flash(SENT.format(email=form.email.data))
@@ -85,8 +84,7 @@ def account():
         form.frequency.data = subscriber.frequency
         form.categories.data = [c.id for c in subscriber.categories]
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return _account_page(form, subscriber, subscribed), status
+        return _account_page(form, subscriber, subscribed), form_status()
     if request.form.get("action") == "unsubscribe":
         if subscribed:
             services.unsubscribe(subscriber)

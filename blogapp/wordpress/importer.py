@@ -29,11 +29,12 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from .. import audit, uploads
 from ..auth.accounts import AccountError, normalize_email
 from ..comments.moderation import truncate_ip
+from ..comments.services import store_counts
 from ..extensions import db
 from ..markup import plain_excerpt, render_comment_html, render_description, slugify
 from ..models import (
@@ -421,40 +422,38 @@ class _Importer:
                 self.report.skip("term", f"taxonomy {term.taxonomy or '(none)'}")
 
     def category(self, term: Term, declared: ChannelTerm | None = None) -> int:
-        slug = _term_slug(term)
-        if slug not in self.categories:
+        def new_category(**name_and_slug) -> Category:
             description = plain_excerpt(declared.description) if declared else ""
-            category = Category(
-                name=(term.name or slug)[:80],
-                slug=slug,
+            return Category(
+                **name_and_slug,
                 description=description,
                 description_html=render_description(description),  # shown as HTML
             )
-            db.session.add(category)
-            db.session.flush()
-            self.categories[slug] = category.id
-            self.report.count("category", "imported")
-        category_id = self.categories[slug]
-        nicename = unquote(term.slug or slug).lower()
+
+        category_id, slug, nicename = self.term_row(term, "category", self.categories, new_category)
         self.address(
             f"/category/{nicename}", self.url("posts.category", slug=slug), category_id=category_id
         )
         return category_id
 
     def tag(self, term: Term) -> int:
-        slug = _term_slug(term)
-        if slug not in self.tags:
-            tag = Tag(name=(term.name or slug)[:80], slug=slug)
-            db.session.add(tag)
-            db.session.flush()
-            self.tags[slug] = tag.id
-            self.report.count("tag", "imported")
-        tag_id = self.tags[slug]
-        nicename = unquote(term.slug or slug).lower()
+        tag_id, slug, nicename = self.term_row(term, "tag", self.tags, Tag)
         target = self.url("posts.tag", slug=slug)
         self.address(f"/tag/{nicename}", target, tag_id=tag_id)
         self.address(f"/?tag={nicename}", target, tag_id=tag_id)
         return tag_id
+
+    def term_row(self, term: Term, kind: str, known: dict[str, int], new) -> tuple[int, str, str]:
+        """A category's or tag's row, made by new(name=, slug=) the first time it is met: its
+        id, its slug here, and its name in the old site's addresses."""
+        slug = _term_slug(term)
+        if slug not in known:
+            row = new(name=(term.name or slug)[:80], slug=slug)
+            db.session.add(row)
+            db.session.flush()
+            known[slug] = row.id
+            self.report.count(kind, "imported")
+        return known[slug], slug, unquote(term.slug or slug).lower()
 
     def category_for(self, item: Item) -> tuple[int | None, list[Term]]:
         """The post's one category (the first, not 'uncategorized' if there is another).
@@ -927,18 +926,7 @@ class _Importer:
             .values(root_id=Comment.id)
             .execution_options(synchronize_session=False)
         )
-        # comment_count is approved comments; updated_at is kept (a comment is no edit).
-        approved = (
-            select(func.count(Comment.id))
-            .where(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
-            .scalar_subquery()
-        )
-        db.session.execute(
-            update(Post)
-            .where(Post.id.in_(touched))
-            .values(comment_count=approved, updated_at=Post.updated_at)
-            .execution_options(synchronize_session=False)
-        )
+        store_counts(Post.id.in_(touched))
 
     def comment_row(
         self, post_id: int, c: WPComment, parent: tuple[int, int] | None, body_html: str

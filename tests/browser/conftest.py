@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.mailsink import smtp_server
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = [
@@ -41,6 +43,14 @@ def browser_type_launch_args():
             pytest.fail(f"Chromium is required in CI and is missing at {CHROMIUM}")
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
     return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def inbox():
+    """A local SMTP server that keeps what it receives (its port as inbox.port)."""
+    with smtp_server() as (received, port):
+        received.port = port
+        yield received
 
 
 @pytest.fixture

@@ -8,29 +8,25 @@ import time
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from blogapp import create_app
 from blogapp.models import Role
 from tests import helpers
-from tests.builders import PASSWORD, make_user
+from tests.browser import steps
+from tests.browser.steps import no_axe_violations
+from tests.builders import make_user
+from tests.member_roles import own_app
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
     """Staff must enrol, as in production (the other tests leave that off)."""
-    app = create_app(
-        helpers.test_config(
-            database_url,
-            upload_dir=tmp_path / "uploads",
-            TWO_FACTOR_REQUIRED_ROLES=(Role.AUTHOR, Role.ADMIN),
-        )
-    )
-    with app.app_context():
-        make_user("writer", role=Role.AUTHOR)
-    yield app
-    helpers.empty_tables(app)
+    roles = (Role.AUTHOR, Role.ADMIN)
+    uploads = tmp_path / "uploads"
+    with own_app(database_url, upload_dir=uploads, TWO_FACTOR_REQUIRED_ROLES=roles) as app:
+        with app.app_context():
+            make_user("writer", role=Role.AUTHOR)
+        yield app
 
 
 @pytest.fixture
@@ -42,10 +38,7 @@ def site(live_server, app):
 
 
 def sign_in(page, site, code: str | None = None):
-    page.goto(site + "/auth/login")
-    page.get_by_label("Email or username").fill("writer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    steps.sign_in(page, site, "writer")
     if code is not None:
         expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
         page.get_by_label("Authentication code").fill(code)
@@ -53,14 +46,13 @@ def sign_in(page, site, code: str | None = None):
 
 
 def sign_out(page):
-    page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out").click()
+    steps.sign_out(page)
     expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 def fits_and_passes_axe(page):
     """No accessibility violations, and no sideways scrolling on a 320 px wide phone."""
-    violations = Axe().run(page).response["violations"]
-    assert [f"{v['id']}: {v['help']}" for v in violations] == []
+    no_axe_violations(page)
     size = page.viewport_size
     page.set_viewport_size({"width": 320, "height": 640})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD, make_category, make_user
+from tests.browser.steps import axe_violations, sign_in
+from tests.builders import make_category, make_user
 
 BODY = """Shift work asks a lot of people.
 
@@ -52,22 +52,10 @@ def cover(tmp_path):
     return path
 
 
-def axe_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/auth/login?next=/dashboard")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
 def test_an_author_writes_previews_schedules_publishes_edits_and_deletes(
     page, live_server, author, cover
 ):
-    sign_in(page, live_server, author)
+    sign_in(page, live_server, author, next_path="/dashboard")
     page.goto(live_server + "/posts/new")
     assert axe_violations(page) == []
 
@@ -145,7 +133,7 @@ def test_an_author_writes_previews_schedules_publishes_edits_and_deletes(
 def test_a_refused_upload_keeps_what_was_typed(page, live_server, author, tmp_path):
     fake = tmp_path / "photo.png"
     fake.write_bytes(b"<html><script>alert(1)</script></html>")
-    sign_in(page, live_server, author)
+    sign_in(page, live_server, author, next_path="/dashboard")
     page.goto(live_server + "/posts/new")
     page.get_by_role("textbox", name="Title").fill("Kept title")
     page.get_by_role("textbox", name="Body").fill("Kept body text")

@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from blogapp.models import Role
-from tests.builders import PASSWORD, make_post, make_user
+from tests.browser.steps import axe_violations, sign_in, sign_out
+from tests.builders import make_comment, make_post, make_user
 
 
 @pytest.fixture
@@ -19,28 +19,12 @@ def discussion(app):
         return make_post(writer, title="Handoffs that work").slug
 
 
-def sign_in(page, base, login):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email or username").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-
-
 def guest_comment(page, base, slug, text, name="Gale Guest", email="gale@example.org"):
     page.goto(f"{base}/posts/{slug}")
     page.get_by_label("Name").fill(name)
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Comment", exact=True).fill(text)
     page.get_by_role("button", name="Post comment").click()
-
-
-def axe_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
 
 def test_a_discussion_from_guest_to_member(page, live_server, discussion):
@@ -132,28 +116,15 @@ def test_reply_page_works_without_javascript(browser, live_server, discussion, a
 def test_narrow_screen_deep_thread_does_not_scroll_sideways(page, live_server, discussion, app):
     from sqlalchemy import select
 
-    from blogapp.comments.services import recount
     from blogapp.extensions import db
-    from blogapp.markup import render_comment
-    from blogapp.models import Comment, CommentStatus, Post
+    from blogapp.models import Post
 
     with app.app_context():
         post = db.session.scalar(select(Post).where(Post.slug == discussion))
         parent = None
         for depth in range(12):
-            c = Comment(
-                post=post,
-                parent=parent,
-                status=CommentStatus.APPROVED,
-                guest_name="G",
-                body_md=f"depth {depth}",
-                body_html=render_comment(f"depth {depth} " + "word " * 30),
-            )
-            db.session.add(c)
-            db.session.flush()
-            c.root_id = parent.root_id if parent else c.id
-            parent = c
-        recount(post)
+            body = f"depth {depth} " + "word " * 30
+            parent = make_comment(post, body, parent=parent, guest_name="G", commit=False)
         db.session.commit()
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(f"{live_server}/posts/{discussion}")

@@ -8,18 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD, make_category, make_comment, make_post, make_user
+from tests.browser import steps
+from tests.browser.steps import axe_violations
+from tests.builders import make_category, make_comment, make_post, make_user
 
 WIDTHS = (320, 1280)
-
-
-def axe_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
 
 def no_sideways_scroll(page) -> bool:
@@ -45,10 +41,7 @@ def at_each_width(page, shots: Path, name: str, axe: bool = True):
 
 
 def sign_in(page, base, username):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    steps.sign_in(page, base, username)
     expect(page.get_by_text("You are signed in.")).to_be_visible()
 
 

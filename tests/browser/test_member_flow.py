@@ -3,44 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from blogapp import create_app
-from tests import helpers
-from tests.mailsink import link_path, smtp_server
+from tests.browser.steps import fill_sign_in, no_axe_violations
+from tests.mailsink import app_mailing_to, link_path
 
 FIRST_PASSWORD = "quiet corridors at dawn"
 SECOND_PASSWORD = "a different phrase entirely"
 
 
 @pytest.fixture
-def inbox():
-    with smtp_server() as (received, port):
-        received.port = port
-        yield received
-
-
-@pytest.fixture
 def app(database_url, tmp_path, inbox):
     """The usual test app, sending real mail to the local SMTP server."""
-    app = create_app(
-        helpers.test_config(
-            database_url,
-            upload_dir=tmp_path / "uploads",
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=inbox.port,
-            MAIL_SUPPRESS_SEND=False,
-            MAIL_DELIVERY="thread",
-        )
-    )
-    yield app
-    helpers.empty_tables(app)
-
-
-def no_axe_violations(page) -> None:
-    violations = Axe().run(page).response["violations"]
-    assert [f"{v['id']}: {v['help']}" for v in violations] == []
+    with app_mailing_to(inbox.port, database_url, upload_dir=tmp_path / "uploads") as app:
+        yield app
 
 
 def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, inbox):
@@ -62,18 +38,14 @@ def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, 
     no_axe_violations(page)
     page.get_by_role("button", name="Confirm email").click()
     expect(page.get_by_text("night.nurse@example.org is confirmed")).to_be_visible()
-    page.get_by_label("Email or username").fill("night_nurse")
-    page.get_by_label("Password").fill(FIRST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, "night_nurse", FIRST_PASSWORD)
     page.goto(live_server + "/account")
     expect(page.get_by_text("(confirmed)")).to_be_visible()
 
     account_nav.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     account_nav.get_by_role("link", name="Sign in").click()
-    page.get_by_label("Email or username").fill("night_nurse")
-    page.get_by_label("Password").fill(FIRST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, "night_nurse", FIRST_PASSWORD)
     expect(page.get_by_text("You are signed in.")).to_be_visible()
     account_nav.get_by_role("button", name="Sign out").click()
 
@@ -91,9 +63,7 @@ def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, 
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_text("Your password was changed")).to_be_visible()
 
-    page.get_by_label("Email or username").fill("night.nurse@example.org")
-    page.get_by_label("Password").fill(FIRST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, "night.nurse@example.org", FIRST_PASSWORD)
     expect(page.get_by_text("don't match an account")).to_be_visible()
     # The refused form comes back as a 400, which the console notes; nothing else may appear.
     assert all("status of 400" in problem for problem in page.problems)
@@ -117,15 +87,13 @@ def test_sign_up_confirm_sign_out_in_reset_and_sign_in_again(page, live_server, 
     ],
 )
 def test_account_and_admin_pages_have_no_axe_violations(page, live_server, app, path):
-    from tests.builders import PASSWORD, make_user
+    from tests.browser.steps import sign_in
+    from tests.builders import make_user
 
     with app.app_context():
         make_user("root", role="admin")
         make_user("unconfirmed_una", confirmed=False)
-    page.goto(live_server + "/auth/login")
-    page.get_by_label("Email or username").fill("root")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "root")
     page.goto(live_server + path)
     expect(page.locator("h1")).to_have_count(1)
     no_axe_violations(page)

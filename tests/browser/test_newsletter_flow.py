@@ -6,45 +6,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from blogapp import create_app
 from blogapp.models import Role
 from blogapp.posts import authoring_services
-from tests import helpers
+from tests.browser.steps import no_axe_violations
 from tests.builders import make_user
-from tests.mailsink import smtp_server, text_of
-
-
-@pytest.fixture
-def inbox():
-    with smtp_server() as (received, port):
-        received.port = port
-        yield received
+from tests.mailsink import app_mailing_to, text_of
 
 
 @pytest.fixture
 def app(database_url, tmp_path, inbox):
     """The usual test app, delivering mail in the background to the local SMTP server."""
-    app = create_app(
-        helpers.test_config(
-            database_url,
-            upload_dir=tmp_path / "uploads",
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=inbox.port,
-            MAIL_SUPPRESS_SEND=False,
-            MAIL_DELIVERY="thread",
-            WORKER_POLL_SECONDS=0.2,
-        )
-    )
-    yield app
-    helpers.empty_tables(app)
-
-
-def no_axe_violations(page) -> None:
-    violations = Axe().run(page).response["violations"]
-    assert [f"{v['id']}: {v['help']}" for v in violations] == []
+    config = {"upload_dir": tmp_path / "uploads", "WORKER_POLL_SECONDS": 0.2}
+    with app_mailing_to(inbox.port, database_url, **config) as app:
+        yield app
 
 
 def path_in(message, pattern: str) -> str:

@@ -3,13 +3,13 @@
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from blogapp.demo import seed_demo
 from blogapp.extensions import db
 from blogapp.models import Post, PostKind
+from tests.browser.steps import axe_violations
 from tests.builders import make_comment, make_post
 
 SEED = "/posts/empathy-in-action-fostering-patient-trust"
@@ -22,11 +22,6 @@ def content(app):
         make_post(title="About the co-op", kind=PostKind.PAGE, body="## Who we are\n\nWorkers.")
         post = db.session.scalar(select(Post).where(Post.slug == SEED.rsplit("/", 1)[1]))
         make_comment(post, guest_name="Rosa", guest_email="rosa@example.org")
-
-
-def axe_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]]
 
 
 @pytest.mark.parametrize(

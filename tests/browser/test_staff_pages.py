@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from blogapp.models import CommentStatus, PostKind, PostStatus, Role
-from tests.builders import PASSWORD, make_category, make_comment, make_post, make_user
+from tests.browser import steps
+from tests.browser.steps import axe_violations
+from tests.builders import make_category, make_comment, make_post, make_user
 
 SHOTS = os.environ.get("STAFF_SCREENSHOTS")
 WIDTHS = (320, 1280)
@@ -118,10 +119,7 @@ def staff_world(app):
 
 
 def sign_in(page, base, username):
-    page.goto(base + "/auth/login")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    steps.sign_in(page, base, username)
     expect(page.get_by_role("navigation", name="Staff")).to_be_visible()
 
 
@@ -147,11 +145,6 @@ def staff_pages(world) -> list[str]:
         "/account/password",
         "/account/delete",
     ]
-
-
-def axe_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
