@@ -398,7 +398,6 @@ def blog_env(url: str, generation_file: Path, cache: bool) -> dict[str, str]:
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
         "BLOG_ENV": "production",
-        "SITE_URL": "http://127.0.0.1",  # production needs one; the load tools ask 127.0.0.1
         "PAGE_CACHE_ENABLED": "true" if cache else "false",
         "RATELIMIT_ENABLED": "false",
         "BENCH_GENERATION_FILE": str(generation_file),
