@@ -14,7 +14,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.exc import OperationalError
 
+from .. import database
 from ..extensions import db
 from ..models import User, UserSession, utcnow
 
@@ -94,13 +96,22 @@ def touch(record: UserSession) -> None:
     now = utcnow()
     if now - record.last_seen_at < TOUCH_EVERY:
         return
-    db.session.execute(
-        update(UserSession)
-        .where(UserSession.id == record.id)
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == record.id)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError:
+        # SQLite: another request of this session noted the visit since this one began
+        # reading, so this read transaction can't take the write lock ("database is
+        # locked" at once). The visit is noted; the request goes on, never a 503.
+        db.session.rollback()
+        if not database.is_sqlite():
+            raise
+        return
     record.last_seen_at = now
 
 
