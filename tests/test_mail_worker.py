@@ -28,8 +28,8 @@ from blogapp import outbox
 from blogapp.extensions import db
 from blogapp.models import OutboxMessage, Role, Subscriber, utcnow
 from blogapp.posts import authoring_services
-from tests.builders import make_user
-from tests.helpers import csrf_token
+from tests.builders import make_post, make_user
+from tests.helpers import AuthActions, csrf_token, post_form
 from tests.mailsink import Inbox, free_port, smtp_server, text_of
 from tests.member_roles import own_app
 from tests.servers import app_env, started, wait_until_up
@@ -405,3 +405,47 @@ def test_flask_run_prints_every_email_with_its_links_when_no_mail_server_is_set(
         confirm_path = re.search(r"/auth/confirm/[\w.\-]+", link).group(0)
         page = http.get(base + confirm_path, timeout=10)
         assert page.status_code == 200 and "Confirm email" in page.text
+
+
+def test_mail_a_committed_change_promised_is_delivered_once_by_a_worker_started_later(
+    app, database_url
+):
+    """The other half of the outbox: the changes commit while no deliverer runs (a server
+    that died before sending), and a worker started afterwards sends each promised mail,
+    once, even when it is itself stopped and another started after it."""
+    with app.app_context():
+        slug = make_post(make_user("writer", role=Role.AUTHOR), title="Writer's post").slug
+        make_user("mia")
+        reader = add_subscribers(1)[0]
+    client = app.test_client()
+    # Three committed changes, each promising mail: a reset, a comment that notifies the
+    # post's author, and a post published for a subscriber.
+    token = csrf_token(client, "/auth/reset")
+    reset = client.post("/auth/reset", data={"email": "mia@example.org", "csrf_token": token})
+    assert reset.status_code == 302
+    member = app.test_client()
+    AuthActions(member).login("mia")
+    response = post_form(member, f"/posts/{slug}/comments", {"body": "Who covers Friday?"})
+    assert response.status_code in (302, 303), response.status_code
+    with app.app_context():
+        subject = publish("Rota for December")
+        # The "process" ends here: nothing was sent, and every promise is a row on disk.
+        waiting = db.session.scalars(
+            select(OutboxMessage.to_address).where(OutboxMessage.status == "pending")
+        ).all()
+        db.session.remove()
+    # The reset and the comment's mail are outbox rows; the post's is its newsletter issue,
+    # committed with it, which the worker fans out to the subscribers it finds then.
+    assert sorted(waiting) == ["mia@example.org", "writer@example.org"]
+    promised = Counter([*waiting, reader])
+    with smtp_server() as (inbox, port):
+        with worker(database_url, port):
+            inbox.wait_for(len(promised), timeout=30)
+            settle(inbox, 0.5)
+        with worker(database_url, port):  # a restart sends nothing again
+            settle(inbox, 1.5)
+    assert Counter(m["To"] for m in inbox.messages) == promised  # each once, nothing more
+    assert [m["To"] for m in inbox.messages if m["Subject"] == subject] == [reader]
+    assert "Reset your password" in [m["Subject"] for m in inbox.messages]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.status != "sent")) == 0
