@@ -449,3 +449,34 @@ def test_mail_a_committed_change_promised_is_delivered_once_by_a_worker_started_
     assert "Reset your password" in [m["Subject"] for m in inbox.messages]
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(OutboxMessage.status != "sent")) == 0
+
+
+def test_flask_run_with_a_mail_server_delivers_by_itself_by_default(sqlite_template, tmp_path):
+    """MAIL_SERVER set and MAIL_DELIVERY left to its default: outside production the
+    server's own thread delivers (no worker command), straight to the SMTP server."""
+    import shutil
+
+    database = tmp_path / "blog.sqlite3"
+    shutil.copy(sqlite_template, database)
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MAIL_", "FLASK_", "WERKZEUG_", "BLOG_ENV"))
+    }
+    with smtp_server() as (inbox, smtp_port):
+        env.update(
+            app_env(f"sqlite:///{database}"), MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port)
+        )
+        with started([*FLASK, "run", "--port", str(port)], env, stop=signal.SIGINT) as process:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, process=process)
+            http = requests.Session()
+            http.trust_env = False
+            response = http.post(
+                base + "/subscribe", data={"email": "reader@example.org"}, timeout=10
+            )
+            assert response.status_code == 200, response.status_code
+            message = inbox.wait_for(1, timeout=15)[0]
+    assert message["To"] == "reader@example.org"
+    assert message["Subject"].startswith("Confirm your subscription")
