@@ -480,3 +480,33 @@ def test_flask_run_with_a_mail_server_delivers_by_itself_by_default(sqlite_templ
             message = inbox.wait_for(1, timeout=15)[0]
     assert message["To"] == "reader@example.org"
     assert message["Subject"].startswith("Confirm your subscription")
+
+
+def test_a_worker_process_sends_last_weeks_digest_once(app, database_url):
+    """The digest through a real worker at the real time: last week's posts go out in one
+    digest per weekly subscriber, once, and a restarted worker doesn't send it again."""
+    from blogapp.newsletter import issues
+
+    with app.app_context():
+        weekly = add_subscribers(2, frequency="weekly", prefix="weekly")
+        _, start, end = issues.digest_window(utcnow().replace(tzinfo=UTC))
+        author = make_user(role=Role.AUTHOR)
+        for title, when in (
+            ("Before the week", start - timedelta(hours=1)),
+            ("In the week", start + timedelta(hours=1)),
+            ("End of the week", end - timedelta(hours=1)),
+        ):
+            draft = authoring_services.Draft(title=title, body="Text.")
+            authoring_services.save(None, draft, author, "schedule", when)
+        zone = app.config["BLOG_TIMEZONE"]
+    with smtp_server() as (inbox, port):
+        with worker(database_url, port, BLOG_TIMEZONE=zone):
+            inbox.wait_for(2, timeout=30)
+            settle(inbox, 0.5)
+        with worker(database_url, port, BLOG_TIMEZONE=zone):
+            settle(inbox, 1.5)
+    subject = "This week on The AlliedUP Co-op Blog: 2 new posts"
+    exactly_once(inbox, weekly, subject)
+    assert len(inbox.messages) == 2
+    body = text_of(inbox.messages[0])
+    assert "In the week" in body and "End of the week" in body and "Before the week" not in body
