@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, event, select, update
 
 from blogapp.auth import sessions
 from blogapp.extensions import db
@@ -182,6 +182,37 @@ def test_last_seen_is_written_at_most_once_a_minute(app, ann):
         db.session.commit()
     client.get("/account")
     assert records_of(app, "ann")[0].last_seen_at > first - timedelta(seconds=1)
+
+
+def test_a_visit_noted_by_another_request_at_that_moment_is_no_error(app, ann):
+    """Two requests of one session a minute after its last visit both note it; on SQLite
+    the one that read first can no longer write (seen as a 503 under load)."""
+    client = browser(app)
+    sign_in(client, "ann")
+    with app.app_context():
+        db.session.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+        url = db.engine.url
+    other = create_engine(url)
+    noted = []
+
+    def meanwhile(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE USER_SESSIONS") and not noted:
+            noted.append(statement)  # the other request notes the visit first, and commits
+            with other.begin() as connection:
+                connection.execute(update(UserSession).values(last_seen_at=utcnow()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        response = client.get("/account")
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", meanwhile)
+        other.dispose()
+    assert noted
+    assert response.status_code == 200
+    assert records_of(app, "ann")[0].last_seen_at > utcnow() - timedelta(minutes=1)
 
 
 def test_purge_sessions_removes_only_long_ended_or_expired_records(app, runner, ann):

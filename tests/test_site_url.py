@@ -68,6 +68,22 @@ def test_reset_link_points_at_site_url_whatever_host_asked(site_app):
     assert ALIAS not in message.body and ALIAS not in message.html
 
 
+def test_confirmation_link_points_at_site_url_whatever_host_asked(site_app):
+    client = on(site_app, ALIAS)
+    with record_mail(site_app) as outbox:
+        password = "a long enough passphrase"
+        post_as(
+            client,
+            "/auth/register",
+            {"username": "dana", "email": "dana@example.org", "password": password,
+             "confirm": password},
+        )  # fmt: skip
+    (message,) = outbox
+    links = re.findall(r"https?://\S+", message.body)
+    assert links and all(link.startswith(f"{SITE}/auth/confirm/") for link in links), links
+    assert ALIAS not in message.body and ALIAS not in message.html
+
+
 def test_comment_emails_and_list_unsubscribe_point_at_site_url(site_app):
     client = on(site_app, ALIAS)
     with record_mail(site_app) as outbox:
