@@ -141,21 +141,42 @@ def current() -> SiteSettings:
         raise RuntimeError("site settings need an app context")
     found = g.get("site_settings")
     if found is None:
-        found = g.site_settings = _load()
+        found = g.site_settings = _for_this_generation()
     return found
 
 
-def _load() -> SiteSettings:
+def _for_this_generation() -> SiteSettings:
+    """Settings change only by a commit, which moves the page cache's content generation
+    on: with the cache on, a process reads them once per generation, not every request.
+
+    Only when the request read the generation before any query (a GET; see
+    cache/pages.py), so settings from an older snapshot are never kept under a newer one.
+    """
+    cache = current_app.extensions.get("page_cache")
+    generation = g.get("content_generation")
+    if cache is None or not generation:
+        return _load()[0]
+    held = getattr(cache, "site_settings", None)
+    if held is not None and held[0] == generation:
+        return held[1]
+    settings, loaded = _load()
+    if loaded:
+        cache.site_settings = (generation, settings)
+    return settings
+
+
+def _load() -> tuple[SiteSettings, bool]:
+    """The settings, and whether they came from the database (not defaults for an outage)."""
     base = defaults()
     if g.get("database_down"):
-        return base
+        return base, False
     try:
         rows = db.session.execute(
             select(Setting.key, Setting.value).where(Setting.key.startswith(PREFIX))
         ).all()
     except SQLAlchemyError:
         db.session.rollback()
-        return base
+        return base, False
     stored = {key[len(PREFIX) :]: value for key, value in rows}
     values = {}
     for name in SIMPLE:
@@ -176,7 +197,7 @@ def _load() -> SiteSettings:
         for place in NAV_PLACES
         if f"nav_{place}" in stored
     }
-    return SiteSettings(**{**_as_dict(base), **values, "nav": nav})
+    return SiteSettings(**{**_as_dict(base), **values, "nav": nav}), True
 
 
 def _as_dict(settings: SiteSettings) -> dict:

@@ -5,12 +5,13 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, url_for
+from flask import Flask, current_app, g, get_flashed_messages, get_template_attribute, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import site_settings, uploads
+from .cache import viewer_part
 from .extensions import db
 from .links import absolute_url_for
 from .models import Category, Post, PostKind, PostStatus
@@ -199,3 +200,59 @@ def staff_nav() -> list[StaffLink]:
             StaffLink("Audit log", "admin.audit"),
         ]
     return links
+
+
+# -- the header's per-viewer parts (see blogapp/cache/shared.py) -----------------------
+
+
+def part_macro(template: str, name: str):
+    """A macro of a parts template, called with plain values (its module is made once)."""
+    return get_template_attribute(template, name)
+
+
+@viewer_part("staff_nav")
+def staff_nav_part(endpoint: str | None = None) -> str:
+    links = staff_nav()
+    return part_macro("_viewer_parts.html", "staff_nav")(links, endpoint) if links else ""
+
+
+def rendered_once(key: tuple, render) -> str:
+    """A part's markup that differs between its viewers only in their CSRF token: rendered
+    once per key (in this app), the viewer's token put in per request.
+
+    A part without a form never asks for a token (that would start a session, and give a
+    cookie, to a visitor who had none).
+    """
+    from flask_wtf.csrf import generate_csrf
+
+    made = current_app.extensions.setdefault("rendered_parts", {})
+    html = made.get(key)
+    if html is None:
+        html = str(render())
+        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if token and token in html:
+            html = html.replace(token, _TOKEN_MARK)
+        if len(made) > 2000:
+            made.clear()
+        made[key] = html
+    if _TOKEN_MARK in html:
+        return Markup(html.replace(_TOKEN_MARK, generate_csrf()))
+    return Markup(html)
+
+
+_TOKEN_MARK = "\x00csrf-token\x00"
+
+
+@viewer_part("account_nav")
+def account_nav_part() -> str:
+    from flask_login import current_user
+
+    name = current_user.name if current_user.is_authenticated else None
+    macro = part_macro("_viewer_parts.html", "account_nav")
+    return rendered_once(("account_nav", name), lambda: macro(name))
+
+
+@viewer_part("flashes")
+def flashes_part() -> str:
+    messages = get_flashed_messages(with_categories=True)
+    return part_macro("_viewer_parts.html", "flashes")(messages) if messages else ""

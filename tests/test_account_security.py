@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, event, select, update
 
 from blogapp.auth import sessions
 from blogapp.extensions import db
@@ -17,6 +17,7 @@ from tests import helpers
 from tests.builders import PASSWORD, make_user
 from tests.helpers import csrf_token, post_form
 from tests.member_roles import own_app
+from tests.softkey import SoftPasskey
 from tests.test_auth import NEW_PASSWORD
 
 SECRET_ATTR = re.compile(r'data-secret="([A-Z2-7]+)"')
@@ -181,6 +182,37 @@ def test_last_seen_is_written_at_most_once_a_minute(app, ann):
         db.session.commit()
     client.get("/account")
     assert records_of(app, "ann")[0].last_seen_at > first - timedelta(seconds=1)
+
+
+def test_a_visit_noted_by_another_request_at_that_moment_is_no_error(app, ann):
+    """Two requests of one session a minute after its last visit both note it; on SQLite
+    the one that read first can no longer write (seen as a 503 under load)."""
+    client = browser(app)
+    sign_in(client, "ann")
+    with app.app_context():
+        db.session.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+        url = db.engine.url
+    other = create_engine(url)
+    noted = []
+
+    def meanwhile(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE USER_SESSIONS") and not noted:
+            noted.append(statement)  # the other request notes the visit first, and commits
+            with other.begin() as connection:
+                connection.execute(update(UserSession).values(last_seen_at=utcnow()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", meanwhile)
+    try:
+        response = client.get("/account")
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", meanwhile)
+        other.dispose()
+    assert noted
+    assert response.status_code == 200
+    assert records_of(app, "ann")[0].last_seen_at > utcnow() - timedelta(minutes=1)
 
 
 def test_purge_sessions_removes_only_long_ended_or_expired_records(app, runner, ann):
@@ -495,13 +527,19 @@ def test_removing_someone_elses_passkey_is_404(app, ann):
         assert db.session.get(Passkey, key_id) is not None
 
 
-def test_failed_passwords_never_block_signing_in_with_a_passkey(database_url):
-    with own_app(
+def signin_limited(database_url):
+    """An app with ann whose account is held back after two failed passwords (an address
+    may try three times a minute: the account's limit is what answers the third)."""
+    return own_app(
         database_url,
         RATELIMIT_ENABLED=True,
-        RATELIMIT_SIGNIN="2 per minute",
+        RATELIMIT_SIGNIN="3 per minute",
         RATELIMIT_SIGNIN_ACCOUNT="2 per hour",
-    ) as app:
+    )
+
+
+def test_failed_passwords_never_block_signing_in_with_a_passkey(database_url):
+    with signin_limited(database_url) as app:
         with app.app_context():
             make_user("ann")
         attacker = browser(app, address="198.51.100.9")
@@ -567,3 +605,97 @@ def test_clinical_reviewers_enrol_before_the_review_queue(database_url):
         member = browser(app)
         sign_in(member, "reader")
         assert member.get("/account").status_code == 200
+
+
+# --- passkeys end to end, with a software authenticator (tests/softkey.py) ---------------------
+
+
+def add_passkey(client, key: SoftPasskey, name: str):
+    token = csrf_token(client, "/account/security")
+    options = client.post("/account/security/passkeys/options", headers={"X-CSRFToken": token})
+    assert options.status_code == 200
+    return post_form(
+        client, "/account/security/passkeys", {"name": name, "credential": key.create(options.json)}
+    )
+
+
+def passkey_sign_in(client, key: SoftPasskey):
+    token = csrf_token(client)
+    options = client.post("/auth/passkey/options", headers={"X-CSRFToken": token})
+    assert options.status_code == 200
+    return client.post(
+        "/auth/passkey", data={"csrf_token": token, "credential": key.get(options.json)}
+    )
+
+
+def test_several_passkeys_each_sign_in_and_removing_one_leaves_the_others(app, ann):
+    client = browser(app)
+    sign_in(client, "ann")
+    keys = {name: SoftPasskey() for name in ("Phone", "Laptop", "Work key")}
+    for name, key in keys.items():
+        assert add_passkey(client, key, name).status_code == 302
+    page = client.get("/account/security").text
+    assert all(name in page for name in keys)
+    with app.app_context():
+        rows = {k.name: k.id for k in db.session.scalars(select(Passkey))}
+    assert sorted(rows) == sorted(keys)
+    response = post_form(client, f"/account/security/passkeys/{rows['Laptop']}/delete")
+    assert response.status_code == 302
+    page = client.get("/account/security").text
+    assert "Laptop" not in page and "Phone" in page and "Work key" in page
+    removed = passkey_sign_in(browser(app), keys["Laptop"])
+    assert removed.status_code == 400 and "isn&#39;t registered here" in removed.text
+    for name in ("Phone", "Work key"):
+        device = browser(app)
+        assert passkey_sign_in(device, keys[name]).status_code == 302, name
+        assert device.get("/account").status_code == 200
+
+
+def test_the_passkey_added_mail_ends_that_session_and_removes_that_passkey(app, ann):
+    """Someone with a stolen session adds a passkey: the mail's link must undo both, or
+    the passkey signs them straight back in after the session is ended."""
+    thief = browser(app, agent=CHROME_MAC, address="198.51.100.9")
+    sign_in(thief, "ann")
+    owners_key, thiefs_key = SoftPasskey(), SoftPasskey()
+    owner = browser(app)
+    sign_in(owner, "ann")
+    assert add_passkey(owner, owners_key, "Mine").status_code == 302
+    with helpers.record_mail(app) as outbox:
+        assert add_passkey(thief, thiefs_key, "Not mine").status_code == 302
+    assert [m.subject for m in outbox] == ["A passkey was added to your account"]
+    assert "end that session and remove the passkey" in outbox[0].body
+    link = END_LINK.search(outbox[0].body).group(1)
+    assert END_LINK.search(outbox[0].html.replace("&amp;", "&")).group(1) == link
+    anonymous = browser(app)
+    assert anonymous.get(link).status_code == 200  # a scanner's GET changes nothing
+    assert thief.get("/account").status_code == 200
+    elsewhere = browser(app, agent=CHROME_MAC, address="198.51.100.10")
+    assert passkey_sign_in(elsewhere, thiefs_key).status_code == 302  # the new key, used
+    response = post_form(anonymous, link, {"csrf_token": csrf_token(anonymous, link)})
+    assert response.status_code == 302
+    assert thief.get("/account").status_code == 302  # that session is over, and the one
+    assert elsewhere.get("/account").status_code == 302  # its passkey opened since...
+    again = passkey_sign_in(browser(app), thiefs_key)  # ...and its passkey can't reopen it
+    assert again.status_code == 400, again.status_code
+    assert owner.get("/account").status_code == 200  # the owner's own session and key stay
+    assert passkey_sign_in(browser(app), owners_key).status_code == 302
+
+
+def test_a_passkey_signs_the_owner_in_while_passwords_are_locked_out(database_url):
+    with signin_limited(database_url) as app:
+        with app.app_context():
+            make_user("ann")
+        key = SoftPasskey()
+        setup = browser(app, address="192.0.2.50")
+        sign_in(setup, "ann")
+        assert add_passkey(setup, key, "Phone").status_code == 302
+        # Wrong passwords from the owner's own address: the account is held back there...
+        owner = browser(app)
+        for _ in range(2):
+            sign_in(owner, "ann", "wrong password guess")
+        assert sign_in(owner, "ann").status_code == 429  # even the right password, now
+        assert owner.get("/account").status_code == 302
+        # ...and the passkey still signs her in, from that same address.
+        response = passkey_sign_in(owner, key)
+        assert response.status_code == 302, response.status_code
+        assert owner.get("/account").status_code == 200

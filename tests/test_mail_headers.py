@@ -83,3 +83,25 @@ def test_comments_on_a_post_with_an_imported_broken_title_are_posted_and_mailed(
         assert "Bcc" in message.subject and message.bcc == []
         with app.app_context():
             assert db.session.scalar(select(User.email).where(User.username == "writer"))
+
+
+def test_the_email_module_cleans_headers_whoever_calls_it(app):
+    """The last line of defence: a subject, an address or a header value with CR/LF (from a
+    caller that skipped the one-line rule) goes out as one line, and the mail is sent."""
+    from blogapp.email import queue_email
+
+    with app.app_context():
+        queue_email(
+            "ana@example.org\r\nBcc: everyone@example.org",
+            FORGED,
+            "Hello",
+            headers={"List-Unsubscribe": "<https://x.example/u>\r\nX-Evil: 1"},
+        )
+        db.session.commit()
+        with mail.record_messages() as sent:
+            deliver_mail(app)
+        (message,) = sent
+        assert message.subject == "Night shift Bcc: everyone@example.org X-Evil: 1"
+        assert message.recipients == ["ana@example.org Bcc: everyone@example.org"]
+        raw = message.as_string()
+    assert "\nBcc:" not in raw and "\nX-Evil:" not in raw

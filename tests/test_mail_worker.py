@@ -28,8 +28,8 @@ from blogapp import outbox
 from blogapp.extensions import db
 from blogapp.models import OutboxMessage, Role, Subscriber, utcnow
 from blogapp.posts import authoring_services
-from tests.builders import make_user
-from tests.helpers import csrf_token
+from tests.builders import make_post, make_user
+from tests.helpers import AuthActions, csrf_token, post_form
 from tests.mailsink import Inbox, free_port, smtp_server, text_of
 from tests.member_roles import own_app
 from tests.servers import app_env, started, wait_until_up
@@ -405,3 +405,108 @@ def test_flask_run_prints_every_email_with_its_links_when_no_mail_server_is_set(
         confirm_path = re.search(r"/auth/confirm/[\w.\-]+", link).group(0)
         page = http.get(base + confirm_path, timeout=10)
         assert page.status_code == 200 and "Confirm email" in page.text
+
+
+def test_mail_a_committed_change_promised_is_delivered_once_by_a_worker_started_later(
+    app, database_url
+):
+    """The other half of the outbox: the changes commit while no deliverer runs (a server
+    that died before sending), and a worker started afterwards sends each promised mail,
+    once, even when it is itself stopped and another started after it."""
+    with app.app_context():
+        slug = make_post(make_user("writer", role=Role.AUTHOR), title="Writer's post").slug
+        make_user("mia")
+        reader = add_subscribers(1)[0]
+    client = app.test_client()
+    # Three committed changes, each promising mail: a reset, a comment that notifies the
+    # post's author, and a post published for a subscriber.
+    token = csrf_token(client, "/auth/reset")
+    reset = client.post("/auth/reset", data={"email": "mia@example.org", "csrf_token": token})
+    assert reset.status_code == 302
+    member = app.test_client()
+    AuthActions(member).login("mia")
+    response = post_form(member, f"/posts/{slug}/comments", {"body": "Who covers Friday?"})
+    assert response.status_code in (302, 303), response.status_code
+    with app.app_context():
+        subject = publish("Rota for December")
+        # The "process" ends here: nothing was sent, and every promise is a row on disk.
+        waiting = db.session.scalars(
+            select(OutboxMessage.to_address).where(OutboxMessage.status == "pending")
+        ).all()
+        db.session.remove()
+    # The reset and the comment's mail are outbox rows; the post's is its newsletter issue,
+    # committed with it, which the worker fans out to the subscribers it finds then.
+    assert sorted(waiting) == ["mia@example.org", "writer@example.org"]
+    promised = Counter([*waiting, reader])
+    with smtp_server() as (inbox, port):
+        with worker(database_url, port):
+            inbox.wait_for(len(promised), timeout=30)
+            settle(inbox, 0.5)
+        with worker(database_url, port):  # a restart sends nothing again
+            settle(inbox, 1.5)
+    assert Counter(m["To"] for m in inbox.messages) == promised  # each once, nothing more
+    assert [m["To"] for m in inbox.messages if m["Subject"] == subject] == [reader]
+    assert "Reset your password" in [m["Subject"] for m in inbox.messages]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(OutboxMessage.status != "sent")) == 0
+
+
+def test_flask_run_with_a_mail_server_delivers_by_itself_by_default(sqlite_template, tmp_path):
+    """MAIL_SERVER set and MAIL_DELIVERY left to its default: outside production the
+    server's own thread delivers (no worker command), straight to the SMTP server."""
+    import shutil
+
+    database = tmp_path / "blog.sqlite3"
+    shutil.copy(sqlite_template, database)
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MAIL_", "FLASK_", "WERKZEUG_", "BLOG_ENV"))
+    }
+    with smtp_server() as (inbox, smtp_port):
+        env.update(
+            app_env(f"sqlite:///{database}"), MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port)
+        )
+        with started([*FLASK, "run", "--port", str(port)], env, stop=signal.SIGINT) as process:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, process=process)
+            http = requests.Session()
+            http.trust_env = False
+            response = http.post(
+                base + "/subscribe", data={"email": "reader@example.org"}, timeout=10
+            )
+            assert response.status_code == 200, response.status_code
+            message = inbox.wait_for(1, timeout=15)[0]
+    assert message["To"] == "reader@example.org"
+    assert message["Subject"].startswith("Confirm your subscription")
+
+
+def test_a_worker_process_sends_last_weeks_digest_once(app, database_url):
+    """The digest through a real worker at the real time: last week's posts go out in one
+    digest per weekly subscriber, once, and a restarted worker doesn't send it again."""
+    from blogapp.newsletter import issues
+
+    with app.app_context():
+        weekly = add_subscribers(2, frequency="weekly", prefix="weekly")
+        _, start, end = issues.digest_window(utcnow().replace(tzinfo=UTC))
+        author = make_user(role=Role.AUTHOR)
+        for title, when in (
+            ("Before the week", start - timedelta(hours=1)),
+            ("In the week", start + timedelta(hours=1)),
+            ("End of the week", end - timedelta(hours=1)),
+        ):
+            draft = authoring_services.Draft(title=title, body="Text.")
+            authoring_services.save(None, draft, author, "schedule", when)
+        zone = app.config["BLOG_TIMEZONE"]
+    with smtp_server() as (inbox, port):
+        with worker(database_url, port, BLOG_TIMEZONE=zone):
+            inbox.wait_for(2, timeout=30)
+            settle(inbox, 0.5)
+        with worker(database_url, port, BLOG_TIMEZONE=zone):
+            settle(inbox, 1.5)
+    subject = "This week on The AlliedUP Co-op Blog: 2 new posts"
+    exactly_once(inbox, weekly, subject)
+    assert len(inbox.messages) == 2
+    body = text_of(inbox.messages[0])
+    assert "In the week" in body and "End of the week" in body and "Before the week" not in body

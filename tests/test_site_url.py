@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -68,6 +70,22 @@ def test_reset_link_points_at_site_url_whatever_host_asked(site_app):
     assert ALIAS not in message.body and ALIAS not in message.html
 
 
+def test_confirmation_link_points_at_site_url_whatever_host_asked(site_app):
+    client = on(site_app, ALIAS)
+    with record_mail(site_app) as outbox:
+        password = "a long enough passphrase"
+        post_as(
+            client,
+            "/auth/register",
+            {"username": "dana", "email": "dana@example.org", "password": password,
+             "confirm": password},
+        )  # fmt: skip
+    (message,) = outbox
+    links = re.findall(r"https?://\S+", message.body)
+    assert links and all(link.startswith(f"{SITE}/auth/confirm/") for link in links), links
+    assert ALIAS not in message.body and ALIAS not in message.html
+
+
 def test_comment_emails_and_list_unsubscribe_point_at_site_url(site_app):
     client = on(site_app, ALIAS)
     with record_mail(site_app) as outbox:
@@ -89,11 +107,21 @@ def test_comment_emails_and_list_unsubscribe_point_at_site_url(site_app):
 def test_feeds_sitemap_and_page_metadata_use_site_url(site_app, path):
     response = on(site_app, ALIAS).get(path)
     assert response.status_code == 200
-    links = re.findall(r"https?://[^\s\"'<>]+", response.text)
-    ours = [link for link in links if "alliedup.example" in link]
+    links = [html.unescape(link) for link in re.findall(r"https?://[^\s\"'<>]+", response.text)]
+    ours = [link for link in links if urlsplit(link).hostname.endswith("alliedup.example")]
     assert ours, f"no absolute link on {path}"
     assert all(link.startswith(SITE) for link in ours), ours
+    # Share links to other sites carry the page's address: SITE_URL's too.
+    carried = [
+        value
+        for link in links
+        for values in parse_qs(urlsplit(link).query).values()
+        for value in values
+        if "alliedup.example" in value
+    ]
+    assert all(SITE in value for value in carried), carried
     if path.startswith("/posts/"):
+        assert carried  # the share links
         assert f'<link rel="canonical" href="{SITE}/posts/night-shifts">' in response.text
         assert f'"url": "{SITE}/posts/night-shifts"' in response.text  # JSON-LD
 

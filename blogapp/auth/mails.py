@@ -75,26 +75,36 @@ SECURITY_NOTICES = {
 END_SESSION_MAX_AGE = 7 * 24 * 3600
 
 
-def end_session_token(user: User, session_id: int) -> str:
-    return make_token("end-session", {"uid": user.id, "sid": session_id})
+def end_session_token(user: User, session_id: int, passkey_id: int | None = None) -> str:
+    data = {"uid": user.id, "sid": session_id}
+    if passkey_id is not None:
+        data["pk"] = passkey_id
+    return make_token("end-session", data)
 
 
-def read_end_session_token(token: str) -> tuple[int, int] | None:
+def read_end_session_token(token: str) -> tuple[int, int, int | None] | None:
+    """(user id, session id, passkey id or None) from an end-session link."""
     data = read_token("end-session", token, END_SESSION_MAX_AGE)
     if not isinstance(data, dict):
         return None
-    uid, sid = data.get("uid"), data.get("sid")
+    uid, sid, pk = data.get("uid"), data.get("sid"), data.get("pk")
     if not isinstance(uid, int) or not isinstance(sid, int):
         return None
-    return uid, sid
+    return uid, sid, pk if isinstance(pk, int) else None
 
 
-def send_security_notice(user: User, what: str, record, commit: bool = True) -> None:
-    """Tell the owner what happened, from which browser, and how to end that session."""
+def send_security_notice(
+    user: User, what: str, record, commit: bool = True, passkey_id: int | None = None
+) -> None:
+    """Tell the owner what happened, from which browser, and how to end that session.
+
+    For a passkey added, the link also removes that passkey: ending the session alone
+    would leave whoever added it a way straight back in.
+    """
     if not user.email or record is None:
         return
     link = absolute_url_for(
-        "account_security.end_from_email", token=end_session_token(user, record.id)
+        "account_security.end_from_email", token=end_session_token(user, record.id, passkey_id)
     )
     _send(
         user.email,

@@ -27,7 +27,7 @@ from webauthn.helpers.structs import (
 )
 
 from ..extensions import db
-from ..models import Passkey, User, utcnow
+from ..models import Passkey, User, UserSession, utcnow
 
 NAME_MAX = 60
 CREDENTIAL_JSON_MAX = 16_000
@@ -172,3 +172,26 @@ def remove(user: User, passkey_id: int) -> bool:
     )
     db.session.commit()
     return result.rowcount > 0
+
+
+def revoke(user: User, passkey_id: int) -> bool:
+    """Remove a passkey its owner says wasn't theirs, and end every session a passkey
+    opened since it was added (sessions don't record which passkey: any passkey sign-in
+    since then may have been it). False when it is gone or not theirs."""
+    added = db.session.scalar(
+        select(Passkey.created_at).where(Passkey.id == passkey_id, Passkey.user_id == user.id)
+    )
+    if added is None:
+        return False
+    db.session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.method == "passkey",
+            UserSession.created_at >= added,
+            UserSession.ended_at.is_(None),
+        )
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return remove(user, passkey_id)

@@ -111,6 +111,8 @@ def end_from_email(token: str):
     if not form.validate_on_submit():
         return render_template("account_security/end_from_email.html", form=form)
     sessions.end(user, found[1])
+    if found[2] is not None and passkeys.revoke(user, found[2]):
+        flash("The passkey added from there was removed, and what it signed in to was ended.")
     flash("That session was ended. If it wasn't you, change your password now.")
     return redirect(url_for("auth.reset_request"))
 
@@ -248,7 +250,7 @@ def passkey_add():
     except passkeys.PasskeyError as error:
         flash(str(error), "error")
         return _render_security(400, passkey_form=form)
-    mails.send_security_notice(_user(), "passkey_added", signin.current_record())
+    mails.send_security_notice(_user(), "passkey_added", signin.current_record(), passkey_id=key.id)
     flash(f"Passkey “{key.name}” added. You can sign in with it instead of your password.")
     return redirect(url_for("account_security.security"))
 

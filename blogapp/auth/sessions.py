@@ -13,8 +13,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.exc import OperationalError
 
+from .. import database
 from ..extensions import db
 from ..models import User, UserSession, utcnow
 
@@ -63,16 +65,23 @@ def start(
     return record, token, new_browser
 
 
+# Built once: making the statement cost about as much as running it, on every request.
+_LIVE = (
+    select(UserSession, User)
+    .join(User, User.id == UserSession.user_id)
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.user_id == bindparam("user_id"),
+    )
+)
+
+
 def live(user_id: int, token: str) -> tuple[UserSession, User] | None:
     """The user's record for this token, and the user, while it is neither ended nor expired.
 
     One query for both: every signed-in request runs it.
     """
-    row = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash(token), UserSession.user_id == user_id)
-    ).first()
+    row = db.session.execute(_LIVE, {"token_hash": _hash(token), "user_id": user_id}).first()
     if row is None or not is_live(row[0]):
         return None
     return row[0], row[1]
@@ -87,13 +96,22 @@ def touch(record: UserSession) -> None:
     now = utcnow()
     if now - record.last_seen_at < TOUCH_EVERY:
         return
-    db.session.execute(
-        update(UserSession)
-        .where(UserSession.id == record.id)
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == record.id)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError:
+        # SQLite: another request of this session noted the visit since this one began
+        # reading, so this read transaction can't take the write lock ("database is
+        # locked" at once). The visit is noted; the request goes on, never a 503.
+        db.session.rollback()
+        if not database.is_sqlite():
+            raise
+        return
     record.last_seen_at = now
 
 

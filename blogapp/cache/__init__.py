@@ -8,6 +8,8 @@ Where each part lives
 - ``pages.py``: the Flask path — ``@public_page``, hits for visitors with a session,
   storing pages, ETags and 304s for every page;
 - ``fast_path.py``: the WSGI layer that answers cookieless visitors before Flask runs;
+- ``shared.py``: shared pages for everyone else (members): rendered once per generation
+  for nobody in particular, with per-viewer parts filled in per request;
 - ``cache_control.py``: what browsers and shared caches (nginx, a CDN) may keep, and that
   any answer setting a cookie is private;
 - ``static_files.py``: fingerprinted static URLs with a one-year lifetime.
@@ -75,11 +77,12 @@ import os
 
 from flask import Flask
 
-from . import cache_control, invalidation, pages, static_files
+from . import cache_control, invalidation, pages, shared, static_files
 from .answer import CSRF_PLACEHOLDER, cached_answer
 from .fast_path import FastHits
 from .invalidation import bump_generation
 from .pages import dont_cache, is_public, leave_out_of_etag, public_page
+from .shared import per_viewer, viewer_part
 from .static_files import static_version
 from .store import Entry, PageCache, page_key
 
@@ -95,8 +98,10 @@ __all__ = [
     "is_public",
     "leave_out_of_etag",
     "page_key",
+    "per_viewer",
     "public_page",
     "static_version",
+    "viewer_part",
 ]
 
 
@@ -114,5 +119,6 @@ def init_app(app: Flask) -> None:
     if cache is not None:
         app.wsgi_app = FastHits(app, cache, app.wsgi_app)
     pages.init_app(app)
+    shared.init_app(app)
     static_files.init_app(app)
     invalidation.listen_for_changes()

@@ -12,9 +12,12 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-# Changes to these tables never show on a public page.
+# Changes to these tables never show on a public page. The account-security ones too: a
+# sign-in, and each signed-in reader's once-a-minute session touch, used to invalidate
+# every page (and every shared page) for everyone.
 TABLES_NOT_SHOWN = frozenset(
     {"subscriptions", "outbox", "newsletters", "subscribers", "subscriber_categories"}
+    | {"user_sessions", "totp_secrets", "recovery_codes", "passkeys"}
 )
 # A user's row shows on pages only through these columns (and by existing at all).
 # credentials, avatar and role (its comment badge) show in author boxes and threads (issue 17).

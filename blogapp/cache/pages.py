@@ -98,9 +98,13 @@ def serve_from_cache():
     if cache is None or request.method not in ("GET", "HEAD"):
         return None
     if not (is_public(request.endpoint) and _anonymous_and_impersonal()):
+        # Read now, before any query, for what this request files under it (shared pages,
+        # the settings): a snapshot older than the generation must never be filed under it.
+        g.content_generation = cache.current_generation()
         return None
     key = page_key(request.environ)
     generation, entry = cache.lookup(key)
+    g.content_generation = generation
     if not generation:
         return None
     g.page_cache = _RequestState(key, generation)
@@ -130,7 +134,6 @@ def finish_response(response):
     ):
         return response
     body, has_token = _without_token(response.get_data())
-    digest = _digest(body)
     shareable = _storable(response, body) and is_public(request.endpoint)
     storable = state is not None and shareable
     if shareable and not has_token:
@@ -138,9 +141,10 @@ def finish_response(response):
     else:  # it carries this visitor's token, name or held comment, or isn't marked public
         cache_control.keep_private(response)
     if storable:
-        return _store(response, state, body, has_token, digest)
+        return _store(response, state, body, has_token, _digest(body))
     if not response.get_etag()[0]:
-        response.set_etag(_visitor_etag(digest, has_token))
+        # (A shared page's answer has one already: made from its parts, not the whole page.)
+        response.set_etag(_visitor_etag(_digest(body), has_token))
     if state is not None:
         response.headers["X-Page-Cache"] = "miss"
     return response.make_conditional(request)

@@ -128,6 +128,28 @@ class RedisStore:
             return generation, None
         return generation, (entry if entry.generation == generation else None)
 
+    def generation(self) -> str:
+        """The generation alone ("" when Redis can't be reached)."""
+        try:
+            value = self.client.get(self.generation_key)
+        except self.errors as error:
+            log.warning("page cache: Redis unavailable (%s)", error.__class__.__name__)
+            return ""
+        return value.decode() if value else "0"
+
+    def get_raw(self, key: str) -> bytes | None:
+        try:
+            return self.client.get(self.prefix + key)
+        except self.errors as error:
+            log.warning("page cache: Redis unavailable (%s)", error.__class__.__name__)
+            return None
+
+    def set_raw(self, key: str, value: bytes, timeout: int) -> None:
+        try:
+            self.client.set(self.prefix + key, value, ex=timeout)
+        except self.errors as error:
+            log.warning("page cache: could not store (%s)", error.__class__.__name__)
+
     def set(self, key: str, entry: Entry, timeout: int) -> None:
         try:
             self.client.set(self.prefix + key, entry.dumps(), ex=timeout)
@@ -169,6 +191,17 @@ class PageCache:
             if self._time_passed(generation):  # the bump didn't take: don't use the cache
                 return "", None
         return generation, entry
+
+    def current_generation(self) -> str:
+        """The generation alone, moved on when a scheduled post came due ("": don't cache)."""
+        generation = self.store.generation()
+        if generation and self._time_passed(generation):
+            self.store.bump()
+            self._next_change = None
+            generation = self.store.generation()
+            if self._time_passed(generation):
+                return ""
+        return generation
 
     def store_page(self, key: str, entry: Entry) -> None:
         self.store.set(key, entry, self.timeout)

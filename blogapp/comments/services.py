@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from .. import audit, site_settings
@@ -28,10 +28,15 @@ def can_edit(comment: Comment, user: User | None) -> bool:
     """Its signed-in author, within the edit window, while it is shown or held."""
     if user is None or not user.is_authenticated or user.suspended:
         return False
+    if comment.user_id != user.id:
+        return False  # before the window: reading the settings may cost a query
     window = timedelta(minutes=site_settings.current().comment_edit_minutes)
     return (
-        comment.user_id == user.id
-        and comment.status in (CommentStatus.APPROVED, CommentStatus.PENDING)
+        comment.status
+        in (
+            CommentStatus.APPROVED,
+            CommentStatus.PENDING,
+        )
         and utcnow() < comment.created_at + window
     )
 
@@ -332,17 +337,20 @@ def queue_counts(user: User) -> dict[str, int]:
 # ---------------------------------------------------------------- following
 
 
-def is_following(post: Post, user: User) -> bool:
-    query = select(Subscription.id).where(
-        Subscription.post_id == post.id, Subscription.user_id == user.id
-    )
-    return db.session.scalar(query) is not None
+# Built once: every signed-in reader's post page asks, and building cost more than asking.
+_FOLLOWING = select(Subscription.id).where(
+    Subscription.post_id == bindparam("post_id"), Subscription.user_id == bindparam("user_id")
+)
+
+
+def is_following(post_id: int, user_id: int) -> bool:
+    return db.session.scalar(_FOLLOWING, {"post_id": post_id, "user_id": user_id}) is not None
 
 
 def set_following(post: Post, user: User, follow: bool) -> None:
     if user.suspended:
         raise Refused("Your account is suspended.", 403)
-    if follow and not is_following(post, user):
+    if follow and not is_following(post.id, user.id):
         db.session.add(Subscription(post_id=post.id, user_id=user.id))
     elif not follow:
         db.session.execute(

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NamedTuple
 
-from flask import current_app, session, url_for
+from flask import current_app, g, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import database
+from ..cache import viewer_part
 from ..extensions import db
 from ..inputs import page_number
 from ..markup import strip_links
 from ..models import Comment, CommentStatus, Post, User, role_badge
+from ..templating import part_macro, rendered_once
 from . import moderation
 from .forms import CommentForm
 from .services import can_delete, can_edit, is_following
@@ -273,14 +278,17 @@ def in_page_order(threads: list[Node]) -> list[Node]:
 
 
 def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
-    """Template context for the comment thread and form under a post, for this viewer."""
+    """Template context for the comment thread and form under a post.
+
+    The same for every viewer but the held comments this browser posted: what else differs
+    per viewer (edit and delete links, the follow button, the form) comes from the parts
+    below, so the thread can be shared (blogapp/cache/shared.py). form and notice: the
+    form as the person filled it in, on an error page (None: a fresh one per viewer).
+    """
     newest = args.get("order") == "newest"
     page = args.get("cpage", 1, type=page_number)
     threads, pagination, decided = load_thread(post, page, newest, held_ids())
     forget_decided(decided)
-    if form is None:
-        form = CommentForm.for_user(current_user)
-    user = current_user if current_user.is_authenticated else None
     return {
         "threads": threads,
         "thread_comments": in_page_order(threads),
@@ -289,19 +297,14 @@ def thread_context(post: Post, args, form=None, notice: str = "") -> dict:
         "comment_form": form,
         "comment_notice": notice,
         "comments_closed": moderation.closed_reason(post),
-        "following": user is not None and is_following(post, user),
-        "comment_permissions": Permissions(user, post),
+        "thread_links": ThreadLinks(reply=moderation.closed_reason(post) is None),
     }
 
 
-class Permissions:
-    """What the viewer may do to each comment on a post, without a query per comment."""
+class CommentLinks:
+    """Comments' addresses."""
 
-    def __init__(self, user: User | None, post: Post):
-        self.user = user if user is not None and not user.suspended else None
-        self.post = post
-        self.moderator = self.user is not None and self.user.can_moderate(post)
-        self.reply = moderation.closed_reason(post) is None
+    def __init__(self):
         self._links: dict[str, tuple[str, str]] = {}
 
     def link(self, action: str, comment_id: int) -> str:
@@ -317,11 +320,154 @@ class Permissions:
         before, after = self._links[action]
         return f"{before}{comment_id}{after}"
 
+
+class ThreadLinks(CommentLinks):
+    """What every viewer may do on a post's thread: reply, unless comments are closed."""
+
+    def __init__(self, reply: bool):
+        super().__init__()
+        self.reply = reply
+
+
+class Permissions(CommentLinks):
+    """What the viewer may do to each comment on a post, without a query per comment.
+
+    post needs only its author_id (the post's author moderates its comments).
+    """
+
+    def __init__(self, user: User | None, post):
+        super().__init__()
+        self.user = user if user is not None and not user.suspended else None
+        self.post = post
+        self.moderator = self.user is not None and self.user.can_moderate(post)
+
     def edit(self, comment: Comment) -> bool:
         return can_edit(comment, self.user)
 
     def delete(self, comment: Comment) -> bool:
         return can_delete(comment, self.user, self.moderator)
+
+
+# -- the thread's per-viewer parts (see blogapp/cache/shared.py) -----------------------
+
+
+class PostFacts(NamedTuple):
+    """What the parts need of a post: plain values, stored with a shared page."""
+
+    id: int
+    slug: str
+    author_id: int | None
+
+
+class CommentFacts(NamedTuple):
+    """What the permission checks read of a comment."""
+
+    id: int
+    user_id: int | None
+    status: str
+    created_at: datetime
+
+
+def _viewer() -> User | None:
+    # The user itself, not the proxy: a part may read it a hundred times a page.
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def viewer_permissions(post_author: int | None) -> Permissions:
+    """This viewer's Permissions on a post by post_author, made once per request."""
+    made = g.get("comment_permissions")
+    if made is None:
+        made = g.comment_permissions = {}
+    found = made.get(post_author)
+    if found is None:
+        found = made[post_author] = Permissions(_viewer(), PostFacts(0, "", post_author))
+    return found
+
+
+@viewer_part("comment_actions", batch=True)
+def comment_actions_part(comments: list[dict]) -> list[str]:
+    """Edit and delete on each comment, for its author (edit window) and moderators.
+
+    Each dict: id, user_id, status, created (a timestamp), name, post_author.
+    """
+    user = _viewer()
+    if user is None or user.suspended:
+        return [""] * len(comments)
+    out, known = [], {}
+    for c in comments:
+        can = known.get(c["post_author"])
+        if can is None:
+            can = known[c["post_author"]] = viewer_permissions(c["post_author"])
+        if c["user_id"] != user.id and not can.moderator:
+            out.append("")  # most comments, for most viewers: decided without building anything
+            continue
+        comment = CommentFacts(
+            c["id"], c["user_id"], c["status"], datetime.fromtimestamp(c["created"], UTC)
+        )
+        edit, delete = can.edit(comment), can.delete(comment)
+        if not (edit or delete):
+            out.append("")
+            continue
+        edit_link = can.link("edit", c["id"]) if edit else None
+        delete_link = can.link("confirm_delete", c["id"]) if delete else None
+        macro = part_macro("comments/_macros.html", "comment_actions")
+        out.append(macro(edit_link, delete_link, c["name"]))
+    return out
+
+
+@viewer_part("follow_form")
+def follow_form_part(post_id: int, slug: str) -> str:
+    user = _viewer()
+    if user is None or user.suspended:
+        return ""
+    following = is_following(post_id, user.id)
+    macro = part_macro("comments/_macros.html", "follow_form")
+    return rendered_once(("follow_form", slug, following), lambda: macro(slug, following))
+
+
+@viewer_part("comment_form_area")
+def comment_form_area_part(slug: str, closed: str | None, form=None, notice: str = "") -> str:
+    """The comment form (the one filled in, on an error page), or why there is none."""
+    user = _viewer()
+    if closed:
+        viewer = "any"
+    elif user is not None and user.suspended:
+        viewer = "suspended"
+    else:
+        viewer = "member" if user is not None else "guest"
+        if form is None:
+            return _fresh_form(slug, viewer)
+    return _form_area(closed, viewer, form, slug, notice)
+
+
+def _form_area(closed, viewer: str, form, slug: str, notice: str) -> str:
+    macro = part_macro("comments/_macros.html", "comment_form_area")
+    return macro(closed, viewer, form, PostFacts(0, slug, None), notice)
+
+
+# A fresh form's markup differs between viewers only in its token (the session's, or the
+# guests' shared one) and time stamp, and WTForms took longer to render it than the rest
+# of a member's page: it is rendered once per post and kind of viewer (in this app), and
+# the form's own two values put in per request.
+_FRESH_FORMS_LIMIT = 1000
+_TOKEN_MARK, _STAMP_MARK = "\x00form-token\x00", "\x00form-stamp\x00"
+
+
+def _fresh_form(slug: str, viewer: str) -> str:
+    form = CommentForm.for_user(current_user)
+    token, stamp = form.token or "", form.stamp.data
+    made = current_app.extensions.setdefault("fresh_comment_forms", {})
+    key = (slug, viewer, request.path, bool(token))  # the guest's sign-in link returns here
+    html = made.get(key)
+    if html is None:
+        html = _form_area(None, viewer, form, slug, "")
+        if token:
+            html = html.replace(token, _TOKEN_MARK)
+        html = html.replace(stamp, _STAMP_MARK)
+        if len(made) >= _FRESH_FORMS_LIMIT:
+            made.clear()
+        made[key] = html
+    return Markup(html.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
 
 
 def thread_page_of(comment: Comment) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..cache import public_page
+from ..cache import public_page, viewer_part
 from ..extensions import csrf, limiter
 from ..forms import ButtonForm, form_status
 from ..models import Frequency, SubscriberStatus
 from ..permissions import member_required
 from ..posts import authoring_services
+from ..templating import part_macro, rendered_once
 from . import bp, services
 from .forms import ChoicesForm, SubscribeForm
 
@@ -107,7 +108,13 @@ def _account_page(form, subscriber, subscribed):
     )
 
 
-@bp.app_context_processor
-def subscribe_box():
-    """The small subscribe form on the home page and every post (same bytes for everyone)."""
-    return {"newsletter_frequencies": [(f.value, _what(f)) for f in Frequency]}
+@viewer_part("newsletter_choice")
+def newsletter_choice_part() -> str:
+    """The box's inside: a member's link to their choices, or the form for everyone else."""
+    signed_in = current_user.is_authenticated
+
+    def render():
+        frequencies = [(f.value, _what(f)) for f in Frequency]
+        return part_macro("newsletter/_choice.html", "choice")(signed_in, frequencies)
+
+    return rendered_once(("newsletter_choice", signed_in), render)

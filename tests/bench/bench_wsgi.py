@@ -6,6 +6,7 @@ no query runs. That is the most any work on queries could reach for those pages;
 benchmark prints it beside the real pages.
 """
 
+import gc
 import os
 
 from flask import abort, g, render_template
@@ -23,6 +24,8 @@ app = create_app(
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 )
+if os.environ.get("GC_FREEZE", "false").lower() == "true":
+    gc.freeze()  # as wsgi.py does with GC_FREEZE=true
 BIG_POST = "empathy-in-action-300-comments"  # as tests/bench/run.py fills it
 _loaded: dict = {}
 

@@ -49,6 +49,12 @@ PAGES = {
     "search empathy": "/search?q=empathy",
     "feed": "/feed.xml",
 }
+# The same pages for a signed-in member (their session cookie): shared renderings with the
+# member's parts filled in (blogapp/cache/shared.py).
+MEMBER_PAGES = {
+    "home, member": "/",
+    "post (300), member": f"/posts/{BIG_POST}",
+}
 FROM_MEMORY = {  # the same pages rendered from objects loaded once: no queries (bench_wsgi)
     "home": "/bench/from-memory/home",
     "post (300 comments)": "/bench/from-memory/post",
@@ -63,7 +69,10 @@ TARGETS = {  # (page, cache) -> least fraction of the ceiling
     ("post (300 comments)", "on"): 0.7,
     ("post (300 comments)", "off"): 0.10,
     ("home", "off"): 0.15,
+    ("home, member", "on"): 0.30,
+    ("post (300), member", "on"): 0.25,
 }
+COLD_SAMPLES = 15  # requests timed one at a time, each right after a change
 
 
 @dataclass
@@ -201,6 +210,70 @@ def fill(database_url: str) -> None:
         db.engine.dispose()
 
 
+def member_headers(database_url: str) -> dict[str, str]:
+    """A signed-in member's request headers: the session cookie a browser holds after
+    signing in (a live session record, Flask-Login's identifier for this client, a CSRF
+    secret), and the User-Agent that identifier was made for."""
+    import secrets
+
+    from flask_login.utils import _create_identifier
+    from sqlalchemy import select
+
+    from blogapp import create_app
+    from blogapp.auth import sessions
+    from blogapp.extensions import db
+    from blogapp.models import User
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET, "PAGE_CACHE_ENABLED": False}
+    )
+    agent = "blog-bench"
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "member0"))
+        _, token, _ = sessions.start(
+            user, user_agent=agent, address="127.0.0.0", lifetime=timedelta(days=1)
+        )
+        user.session_token = token
+        environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": agent}
+        with app.test_request_context(environ_base=environ):
+            state = {
+                "_user_id": user.get_id(),
+                "_fresh": True,
+                "_id": _create_identifier(),
+                "csrf_token": secrets.token_hex(20),
+            }
+        value = app.session_interface.get_signing_serializer(app).dumps(state)
+        name = app.config["SESSION_COOKIE_NAME"]
+        db.engine.dispose()
+    return {"Cookie": f"{name}={value}", "User-Agent": agent}
+
+
+def bump_generation(generation_file: Path, redis: str | None) -> None:
+    """A change, as a commit would make it: every cached page and shared page goes cold."""
+    if redis:
+        import redis as redis_client
+
+        client = redis_client.Redis.from_url(redis)
+        client.incr("blog:page-cache:generation")
+        client.close()
+    else:
+        generation_file.write_text(uuid.uuid4().hex)
+
+
+def cold(url: str, generation_file: Path, redis: str | None, headers: dict) -> Result:
+    """One request at a time, each right after a change: the fully cold render."""
+    times = []
+    for _ in range(COLD_SAMPLES):
+        bump_generation(generation_file, redis)
+        started = time.perf_counter()
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return Result(1000 / statistics.median(times), statistics.median(times), times[-1])
+
+
 # -- servers and load --------------------------------------------------------------------
 
 
@@ -234,8 +307,9 @@ class Server:
         self.stop()
         raise SystemExit(f"gunicorn did not start for {app}; see {log}")
 
-    def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+    def get(self, path: str, headers: dict | None = None) -> bytes:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.read()
 
     def stop(self) -> None:
@@ -252,7 +326,10 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def load(url: str, seconds: float, connections: int = 16, threads: int = 2) -> Result:
+def load(
+    url: str, seconds: float, connections: int = 16, threads: int = 2, headers: dict | None = None
+) -> Result:
+    headers = headers or {}
     if shutil.which("wrk"):
         out = subprocess.run(
             [
@@ -261,6 +338,7 @@ def load(url: str, seconds: float, connections: int = 16, threads: int = 2) -> R
                 f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--latency",
+                *[arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")],
                 url,
             ],
             capture_output=True,
@@ -275,10 +353,10 @@ def load(url: str, seconds: float, connections: int = 16, threads: int = 2) -> R
         if socket_errors:
             count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
         return Result(rate, lat.get("50", 0.0), lat.get("99", 0.0), count)
-    return python_load(url, seconds, connections)
+    return python_load(url, seconds, connections, headers)
 
 
-def python_load(url: str, seconds: float, connections: int) -> Result:
+def python_load(url: str, seconds: float, connections: int, headers: dict) -> Result:
     """A keep-alive load generator in threads, for machines without wrk."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     path = "/" + url.split("//")[1].split("/", 1)[1] if "/" in url.split("//")[1] else "/"
@@ -290,7 +368,7 @@ def python_load(url: str, seconds: float, connections: int) -> Result:
         conn = HTTPConnection(host, int(port), timeout=30)
         while time.time() < stop:
             start = time.perf_counter()
-            conn.request("GET", path)
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             latencies.append((time.perf_counter() - start) * 1000)
@@ -336,24 +414,35 @@ def bench_database(name: str, url: str, work: Path, seconds: float, redis: str |
     results: dict[tuple[str, str], Result] = {}
     growth: dict[int, Result] = {}
     page_bytes: dict[str, bytes] = {}
+    member = member_headers(url)
+    generation_file = work / f"gen-{name}"
     for cache in ("off", "on"):
-        env = blog_env(url, work / f"gen-{name}", cache == "on")
+        env = blog_env(url, generation_file, cache == "on")
         if redis and cache == "on":
             env["REDIS_URL"] = redis
         server = Server("tests.bench.bench_wsgi:app", env, work / "gunicorn.log")
         try:
-            for page, path in PAGES.items():
-                page_bytes[page] = server.get(path)
+            pages = [(page, path, {}) for page, path in PAGES.items()]
+            pages += [(page, path, member) for page, path in MEMBER_PAGES.items()]
+            for page, path, headers in pages:
+                page_bytes[page] = server.get(path, headers)
                 if page.startswith("post"):
                     assert b"Thank you for this" in page_bytes[page], "comments are on the page"
-                load(server.url + path, 1)  # warm up every worker (and its cache)
-                results[(page, cache)] = load(server.url + path, seconds)
+                if headers:
+                    assert b"Member 0" in page_bytes[page], "the member is signed in"
+                load(server.url + path, 1, headers=headers)  # warm up every worker (and its cache)
+                results[(page, cache)] = load(server.url + path, seconds, headers=headers)
                 print(
                     f"   cache {cache:3} {page:22} {results[(page, cache)].rate:8.0f} req/s",
                     flush=True,
                 )
             if cache == "on":
                 results.update(through_nginx(server, seconds))
+                for page, path, headers in pages:
+                    if page.startswith(("home", "post")):
+                        found = cold(server.url + path, generation_file, redis, headers)
+                        results[(page, "cold")] = found
+                        print(f"   cold      {page:22} {found.p50_ms:8.1f} ms", flush=True)
             if cache == "off":
                 for page, path in FROM_MEMORY.items():
                     load(server.url + path, 1)
@@ -451,17 +540,24 @@ def report(ceilings, all_results, all_growth, seconds: float) -> str:
         "-" * 90,
     ]
     for db_name, results in all_results.items():
-        for page in PAGES:
+        for page in [*PAGES, *MEMBER_PAGES]:
             top = ceilings[db_name][page]
             lines.append(
                 f"{db_name:10} {'-':5} {page:22} {top.rate:8.0f} {1:10.2f} "
                 f"{top.p50_ms:8.2f} {top.p99_ms:8.2f}  bare Flask, same bytes (ceiling)"
             )
-            for cache in ("off", "on", "mem", "nginx"):
+            for cache in ("off", "on", "mem", "nginx", "cold"):
                 if (page, cache) not in results:
                     continue
                 r = results[(page, cache)]
                 fraction = r.rate / top.rate
+                if cache == "cold":
+                    lines.append(
+                        f"{db_name:10} {cache:5} {page:22} {'':8} {'':10} {r.p50_ms:8.2f} "
+                        f"{r.p99_ms:8.2f}  one request right after a change (median of "
+                        f"{COLD_SAMPLES}; p99 column: slowest)"
+                    )
+                    continue
                 target = TARGETS.get((page, cache))
                 verdict = ""
                 if target is not None:
