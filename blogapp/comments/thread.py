@@ -467,7 +467,8 @@ def _fresh_form(slug: str, viewer: str) -> str:
         if len(made) >= _FRESH_FORMS_LIMIT:
             made.clear()
         made[key] = html
-    return Markup(html.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))
+    # A rendered template; the token and stamp are URL-safe signed values.
+    return Markup(html.replace(_TOKEN_MARK, token).replace(_STAMP_MARK, stamp))  # nosec B704
 
 
 def thread_page_of(comment: Comment) -> int:
