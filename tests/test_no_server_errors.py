@@ -15,6 +15,7 @@ the form token; CSRF itself is tested in test_auth.py and test_permissions_matri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -55,6 +56,7 @@ from tests.builders import (
     make_user,
 )
 from tests.conftest import BACKENDS
+from tests.servers import own_postgres_database
 
 ROOT = Path(__file__).parent.parent
 ROLES = ("anonymous", "member", "admin")
@@ -159,24 +161,29 @@ def literal_parameter_names() -> set[str]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def app_without_csrf(request, tmp_path_factory):
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("fuzz") / "blog.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    app = create_app(
-        helpers.test_config(
-            url,
-            upload_dir=tmp_path_factory.mktemp("uploads"),
-            WTF_CSRF_ENABLED=False,
+    # A database of the module's own: the world is put back only after a request of its
+    # own wrote (World.restore), so no other module's clean-up may empty it meanwhile.
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp("fuzz") / "blog.sqlite3"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(own_postgres_database("blogfuzz"))
+        app = create_app(
+            helpers.test_config(
+                url,
+                upload_dir=tmp_path_factory.mktemp("uploads"),
+                WTF_CSRF_ENABLED=False,
+            )
         )
-    )
-    app.request_class = type(
-        "RecordingRequest", (app.request_class,), {"parameter_storage_class": RecordingMultiDict}
-    )
-    yield app
-    helpers.empty_tables(app)
+        app.request_class = type(
+            "RecordingRequest",
+            (app.request_class,),
+            {"parameter_storage_class": RecordingMultiDict},
+        )
+        yield app
+        helpers.empty_tables(app)
 
 
 class World:
